@@ -1,0 +1,526 @@
+"""Loading canonical CSV/Parquet files into the workspace, with quarantine.
+
+``valuecare load DIR`` reads, for each canonical table, ``DIR/<table>.csv|.parquet`` or the
+part files in ``DIR/<table>/``.  Every input row ends up in exactly one place: the
+canonical table, or the ``quarantine`` table with its file, row number, column, rule,
+value and the whole raw record (nothing is lost).  The load then checks, and reports,
+that loaded + quarantined = input rows per table, and that charge/allowed/paid totals of
+the input equal loaded + quarantined totals to the cent.
+
+Steps, per table:
+
+1. *Header check* - a file missing a required column, or one that cannot be read at all,
+   stops the load with one message naming the file and what to fix (nothing changes).
+2. *Row rules* - each batch is parsed and checked with Arrow kernels
+   (:mod:`valuecare.model.validate`); good rows are staged as Parquet, bad rows go to
+   quarantine.
+3. *Table rules, in the engine* - ``duplicate_key``: a row whose primary key was already
+   seen (first occurrence by file and row kept); ``orphan``: a required reference (e.g.
+   ``medical_claim.person_id`` → ``member.person_id``) that does not exist.  Optional
+   references (NPIs) that are unknown are counted in the report, not quarantined.
+4. All tables and the quarantine are published together in one run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from valuecare.errors import InvalidInput, MissingFile
+from valuecare.model.schema import LOAD_ORDER, TABLES, Table
+from valuecare.model.types import arrow_schema
+from valuecare.model.validate import (
+    MONEY_TOTAL_COLUMNS,
+    QUARANTINE_SCHEMA,
+    ParsedBatch,
+    parse_batch,
+)
+from valuecare.model.workspace import Run, Workspace, file_fingerprint
+
+BATCH_ROWS = 200_000
+_ROW = "_row_number"
+_FILE = "file_name"
+
+
+@dataclass
+class TableReport:
+    """What happened to one table's input."""
+
+    table: str
+    files: list[str] = field(default_factory=list)
+    input_rows: int = 0
+    loaded_rows: int = 0
+    quarantined_rows: int = 0
+    by_rule: dict[str, int] = field(default_factory=dict)
+    input_totals: dict[str, Decimal] = field(default_factory=dict)
+    loaded_totals: dict[str, Decimal] = field(default_factory=dict)
+    quarantined_totals: dict[str, Decimal] = field(default_factory=dict)
+    unparseable_amounts: int = 0
+    missing_optional_columns: dict[str, list[str]] = field(default_factory=dict)
+    ignored_columns: dict[str, list[str]] = field(default_factory=dict)
+    unknown_references: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_reconcile(self) -> bool:
+        return self.loaded_rows + self.quarantined_rows == self.input_rows
+
+    @property
+    def money_reconciles(self) -> bool:
+        return all(
+            self.input_totals[c]
+            == self.loaded_totals.get(c, Decimal(0)) + self.quarantined_totals.get(c, Decimal(0))
+            for c in self.input_totals
+        )
+
+
+@dataclass
+class LoadReport:
+    run_id: str
+    tables: dict[str, TableReport]
+    seconds: float
+
+    @property
+    def reconciles(self) -> bool:
+        return all(t.rows_reconcile and t.money_reconciles for t in self.tables.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "seconds": round(self.seconds, 2),
+            "reconciles": self.reconciles,
+            "tables": {
+                name: {
+                    "input_rows": t.input_rows,
+                    "loaded_rows": t.loaded_rows,
+                    "quarantined_rows": t.quarantined_rows,
+                    "by_rule": t.by_rule,
+                    "input_totals": {k: str(v) for k, v in t.input_totals.items()},
+                    "loaded_totals": {k: str(v) for k, v in t.loaded_totals.items()},
+                    "quarantined_totals": {k: str(v) for k, v in t.quarantined_totals.items()},
+                    "unparseable_amounts": t.unparseable_amounts,
+                    "missing_optional_columns": t.missing_optional_columns,
+                    "ignored_columns": t.ignored_columns,
+                    "unknown_references": t.unknown_references,
+                }
+                for name, t in self.tables.items()
+            },
+        }
+
+
+# ---- discovering input files ---------------------------------------------------------
+def find_table_files(source: Path, table: str) -> list[Path]:
+    """``source/<table>.{parquet,csv}`` or the part files inside ``source/<table>/``."""
+    files: list[Path] = []
+    for ext in (".parquet", ".csv"):
+        if (source / f"{table}{ext}").is_file():
+            files.append(source / f"{table}{ext}")
+    folder = source / table
+    if folder.is_dir():
+        files += sorted(p for p in folder.iterdir() if p.suffix in (".parquet", ".csv"))
+    return files
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        raise InvalidInput(f"{path}: the file is empty; a CSV needs a header row")
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path}: the header row is not UTF-8; re-save it as UTF-8") from exc
+    import csv
+
+    return [h.strip() for h in next(csv.reader([text]))]
+
+
+def _header(path: Path) -> list[str]:
+    if path.suffix == ".csv":
+        return _csv_header(path)
+    try:
+        return list(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InvalidInput(f"{path}: not a readable Parquet file ({exc})") from exc
+
+
+def check_header(table: Table, path: Path, report: TableReport) -> None:
+    header = _header(path)
+    missing = [c for c in table.required_columns if c not in header and c != _FILE]
+    if missing:
+        raise InvalidInput(
+            f"{path}: missing required column(s) {', '.join(missing)} of table "
+            f"{table.name!r}; add them (see docs/data-model.md) and load again"
+        )
+    known = set(table.column_names)
+    optional_missing = [c for c in table.column_names if c not in header and c != _FILE]
+    if optional_missing:
+        report.missing_optional_columns[path.name] = optional_missing
+    extra = [c for c in header if c not in known]
+    if extra:
+        report.ignored_columns[path.name] = extra
+
+
+def _batches(path: Path, table: Table) -> Iterator[pa.RecordBatch]:
+    try:
+        if path.suffix == ".parquet":
+            pf = pq.ParquetFile(path)
+            cols = [c for c in pf.schema_arrow.names if c in table.column_names]
+            yield from pf.iter_batches(batch_size=BATCH_ROWS, columns=cols)
+            return
+        header = _csv_header(path)
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(block_size=1 << 24, encoding="utf8"),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.binary() for h in header},
+                include_columns=[h for h in header if h in table.column_names],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+                null_values=[""],
+                check_utf8=False,
+            ),
+        )
+        yield from reader
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(
+            f"{path}: cannot be read as {path.suffix[1:].upper()} ({exc}); check the "
+            "delimiter (comma), quoting and that every row has as many fields as the header"
+        ) from exc
+
+
+# ---- row-level pass ------------------------------------------------------------------
+def _raw_records(batch: pa.RecordBatch, text: dict[str, pa.Array], idx: np.ndarray) -> list[str]:
+    names = [n for n in batch.schema.names if n in text]
+    columns = {n: pc.take(text[n], pa.array(idx)).to_pylist() for n in names}
+    return [json.dumps({n: columns[n][i] for n in names}) for i in range(len(idx))]
+
+
+def _quarantine_batch(
+    run_id: str, table: Table, file: str, batch: pa.RecordBatch, parsed: ParsedBatch,
+    row_offset: int,
+) -> pa.Table:
+    bad = parsed.bad_mask()
+    idx = np.flatnonzero(bad)
+    first_col = np.full(len(idx), None, dtype=object)
+    first_rule = np.full(len(idx), None, dtype=object)
+    reasons: list[list[str]] = [[] for _ in idx]
+    pos = {row: k for k, row in enumerate(idx)}
+    for f in parsed.failures:
+        for row in np.flatnonzero(f.mask):
+            k = pos[row]
+            if first_rule[k] is None:
+                first_col[k], first_rule[k] = f.column, f.rule
+            reasons[k].append(f"{f.column}:{f.rule}")
+    values = []
+    for k, row in enumerate(idx):
+        col = first_col[k]
+        arr = parsed.text.get(col)
+        v = arr[int(row)].as_py() if arr is not None else None
+        values.append(None if v is None else str(v)[:200])
+    money = {}
+    for c in MONEY_TOTAL_COLUMNS:
+        if c in parsed.typed:
+            money[c] = pc.take(parsed.typed[c], pa.array(idx)).cast(pa.decimal128(18, 2))
+        else:
+            money[c] = pa.nulls(len(idx), pa.decimal128(18, 2))
+    return pa.table(
+        {
+            "run_id": pa.array([run_id] * len(idx), pa.string()),
+            "table_name": pa.array([table.name] * len(idx), pa.string()),
+            "file_name": pa.array([file] * len(idx), pa.string()),
+            "row_number": pa.array(idx + row_offset + 1, pa.int64()),
+            "column_name": pa.array(first_col.tolist(), pa.string()),
+            "rule": pa.array(first_rule.tolist(), pa.string()),
+            "value": pa.array(values, pa.string()),
+            "all_reasons": pa.array([";".join(r) for r in reasons], pa.string()),
+            **money,
+            "raw_record": pa.array(_raw_records(batch, parsed.text, idx), pa.string()),
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _good_batch(table: Table, file: str, parsed: ParsedBatch, row_offset: int) -> pa.Table:
+    keep = ~parsed.bad_mask()
+    mask = pa.array(keep)
+    schema = arrow_schema(table)
+    cols = {}
+    for f in schema:
+        if f.name == _FILE:
+            cols[f.name] = pa.array([file] * int(keep.sum()), pa.string())
+        else:
+            cols[f.name] = pc.filter(parsed.typed[f.name], mask).cast(f.type)
+    cols[_ROW] = pa.array(np.flatnonzero(keep) + row_offset + 1, pa.int64())
+    return pa.table(cols)
+
+
+def _add_totals(totals: dict[str, Decimal], typed: dict[str, pa.Array], table: Table,
+                mask: np.ndarray | None = None) -> None:
+    for c in MONEY_TOTAL_COLUMNS:
+        if c not in table.column_names:
+            continue
+        arr = typed[c]
+        if mask is not None:
+            arr = pc.filter(arr, pa.array(mask))
+        s = pc.sum(arr).as_py()
+        totals[c] = totals.get(c, Decimal(0)) + (s if s is not None else Decimal(0))
+
+
+def _stage_table(run: Run, table: Table, files: list[Path], staging: Path,
+                 report: TableReport, progress: Any) -> tuple[list[str], list[str]]:
+    good_paths: list[str] = []
+    bad_paths: list[str] = []
+    for file_no, path in enumerate(files):
+        report.files.append(str(path))
+        rel = path.name if path.parent.name != table.name else f"{table.name}/{path.name}"
+        row_offset = 0
+        writer_good: pq.ParquetWriter | None = None
+        writer_bad: pq.ParquetWriter | None = None
+        good_path = staging / f"{table.name}-{file_no:05d}.parquet"
+        bad_path = staging / f"quarantine-{table.name}-{file_no:05d}.parquet"
+        for batch in _batches(path, table):
+            parsed = parse_batch(table, batch)
+            n = batch.num_rows
+            report.input_rows += n
+            _add_totals(report.input_totals, parsed.typed, table)
+            for c in MONEY_TOTAL_COLUMNS:
+                if c in parsed.text:
+                    col = table.column(c)
+                    unparsed = (
+                        np.asarray(pc.is_valid(parsed.text[c]).to_numpy(zero_copy_only=False))
+                        & ~np.asarray(pc.is_valid(parsed.typed[c]).to_numpy(
+                            zero_copy_only=False))
+                    )
+                    if col.money:
+                        report.unparseable_amounts += int(unparsed.sum())
+            good = _good_batch(table, rel, parsed, row_offset)
+            if writer_good is None:
+                writer_good = pq.ParquetWriter(good_path, good.schema)
+            writer_good.write_table(good)
+            if parsed.bad_mask().any():
+                bad = _quarantine_batch(run.run_id, table, rel, batch, parsed, row_offset)
+                for rule, count in zip(*np.unique(bad["rule"].to_numpy(zero_copy_only=False),
+                                                  return_counts=True), strict=True):
+                    report.by_rule[str(rule)] = report.by_rule.get(str(rule), 0) + int(count)
+                if writer_bad is None:
+                    writer_bad = pq.ParquetWriter(bad_path, QUARANTINE_SCHEMA)
+                writer_bad.write_table(bad)
+            row_offset += n
+            if progress:
+                progress(f"checking {table.name}", n)
+        if writer_good is None:  # a file with a header and no rows
+            writer_good = pq.ParquetWriter(good_path, _staged_schema(table))
+        for w, p, out in ((writer_good, good_path, good_paths), (writer_bad, bad_path, bad_paths)):
+            if w is not None:
+                w.close()
+                out.append(str(p))
+    return good_paths, bad_paths
+
+
+def _staged_schema(table: Table) -> pa.Schema:
+    return arrow_schema(table).append(pa.field(_ROW, pa.int64()))
+
+
+# ---- table-level rules in the engine -------------------------------------------------
+def _table_rules(run: Run, table: Table, staged: ibis.Table,
+                 report: TableReport) -> tuple[ibis.Table, ibis.Table | None]:
+    """Split staged rows into kept rows and quarantine rows (duplicates, orphans)."""
+    t = staged
+    key = list(table.primary_key)
+    ranked = t.mutate(
+        _dup_rank=ibis.row_number().over(group_by=[t[k] for k in key],
+                                         order_by=[t[_FILE], t[_ROW]])
+    )
+    rejects = []
+    dups = ranked.filter(ranked._dup_rank > 0).drop("_dup_rank")
+    rejects.append(dups.mutate(_q_column=ibis.literal(",".join(key)),
+                               _q_rule=ibis.literal("duplicate_key"),
+                               _q_value=_key_text(dups, key)))
+    kept = ranked.filter(ranked._dup_rank == 0).drop("_dup_rank")
+    for col in table.columns:
+        if not col.references:
+            continue
+        ref_table, ref_col = col.references.split(".")
+        if ref_table == table.name or not run.has_table(ref_table):
+            continue
+        ref = run.table(ref_table).select(_ref=ibis._[ref_col]).distinct()
+        matched = kept.left_join(ref, kept[col.name] == ref._ref)
+        is_orphan = matched._ref.isnull() & matched[col.name].notnull()
+        if col.required:
+            orphans = matched.filter(is_orphan).drop("_ref")
+            rejects.append(orphans.mutate(_q_column=ibis.literal(col.name),
+                                          _q_rule=ibis.literal("orphan"),
+                                          _q_value=orphans[col.name].cast("string")))
+            kept = matched.filter(~is_orphan).drop("_ref")
+        else:
+            n = int(matched.filter(is_orphan).count().to_pyarrow().as_py())
+            if n:
+                report.unknown_references[col.name] = n
+    reject = ibis.union(*rejects) if len(rejects) > 1 else rejects[0]
+    return kept, reject
+
+
+def _key_text(t: ibis.Table, key: list[str]) -> ibis.Value:
+    parts = [t[k].cast("string").fill_null("") for k in key]
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.concat("|", p)
+    return out
+
+
+def _rejects_to_quarantine(run: Run, table: Table, rejects: ibis.Table) -> pa.Table:
+    """Engine rejects (usually few) to quarantine rows, with their raw record as JSON."""
+    df = rejects.to_pyarrow()
+    n = df.num_rows
+    if n == 0:
+        return QUARANTINE_SCHEMA.empty_table()
+    data = [c for c in df.column_names if not c.startswith("_") and c != _FILE]
+    records = df.select(data).to_pylist()
+    raw = [json.dumps({k: (None if v is None else str(v)) for k, v in r.items()})
+           for r in records]
+    money = {
+        c: (df.column(c).cast(pa.decimal128(18, 2)) if c in df.column_names
+            else pa.nulls(n, pa.decimal128(18, 2)))
+        for c in MONEY_TOTAL_COLUMNS
+    }
+    column, rule = df.column("_q_column").cast(pa.string()), df.column("_q_rule").cast(pa.string())
+    return pa.table(
+        {
+            "run_id": pa.array([run.run_id] * n, pa.string()),
+            "table_name": pa.array([table.name] * n, pa.string()),
+            "file_name": df.column(_FILE).cast(pa.string()),
+            "row_number": df.column(_ROW).cast(pa.int64()),
+            "column_name": column,
+            "rule": rule,
+            "value": df.column("_q_value").cast(pa.string()),
+            "all_reasons": pc.binary_join_element_wise(column, rule, ":"),
+            **money,
+            "raw_record": pa.array(raw, pa.string()),
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+
+
+def _sum_money(expr: ibis.Table, table: Table) -> dict[str, Decimal]:
+    cols = [c for c in MONEY_TOTAL_COLUMNS if c in table.column_names]
+    if not cols:
+        return {}
+    agg = expr.aggregate(**{c: expr[c].sum() for c in cols}).to_pyarrow().to_pylist()[0]
+    return {c: (Decimal(agg[c]) if agg[c] is not None else Decimal(0)).quantize(Decimal("0.01"))
+            for c in cols}
+
+
+# ---- the load ------------------------------------------------------------------------
+def load(ws: Workspace, source: Path, *, format: str = "canonical",
+         progress: Any = None) -> LoadReport:
+    """Load the canonical files in ``source`` into ``ws`` (see module docstring)."""
+    if format != "canonical":
+        raise InvalidInput(
+            f"unknown format {format!r}: this version loads 'canonical' (CSV or Parquet in "
+            "the canonical model, see docs/data-model.md)"
+        )
+    if not source.exists():
+        raise MissingFile(f"{source}: no such folder; give the folder `valuecare synth` "
+                          "wrote, or one holding <table>.csv/.parquet files")
+    if not source.is_dir():
+        raise InvalidInput(f"{source}: is a file; give the folder that holds the table files")
+    plan = {name: find_table_files(source, name) for name in LOAD_ORDER}
+    plan = {k: v for k, v in plan.items() if v}
+    if not plan:
+        raise MissingFile(
+            f"{source}: no canonical table files found; expected e.g. member.csv, "
+            "medical_claim.parquet or folders member/, medical_claim/ with part files "
+            f"(tables: {', '.join(LOAD_ORDER)})"
+        )
+    reports = {name: TableReport(name) for name in plan}
+    for name, files in plan.items():
+        for path in files:
+            check_header(TABLES[name], path, reports[name])
+    inputs = [file_fingerprint(p) for files in plan.values() for p in files]
+    started = time.perf_counter()
+    params = {"source": str(source), "format": format, "tables": list(plan)}
+    with ws.start_run("load", parameters=params, inputs=inputs) as run:
+        staging = ws.path / ".staging" / run.run_id
+        staging.mkdir(parents=True, exist_ok=True)
+        try:
+            quarantine_parts: list[pa.Table] = []
+            quarantine_files: list[str] = []
+            for name, files in plan.items():
+                table = TABLES[name]
+                report = reports[name]
+                with run.timed(f"load:{name}"):
+                    good, bad = _stage_table(run, table, files, staging, report, progress)
+                    quarantine_files += bad
+                    staged = (ws.engine.con.read_parquet(good[0]) if len(good) == 1
+                              else _read_many(ws, good))
+                    kept, rejects = _table_rules(run, table, staged, report)
+                    engine_bad = _rejects_to_quarantine(run, table, rejects)
+                    if engine_bad.num_rows:
+                        quarantine_parts.append(engine_bad)
+                        for rule, count in zip(*np.unique(
+                                engine_bad["rule"].to_numpy(zero_copy_only=False),
+                                return_counts=True), strict=True):
+                            report.by_rule[str(rule)] = (
+                                report.by_rule.get(str(rule), 0) + int(count))
+                    loaded = run.write(name, kept.drop(_ROW))
+                    report.loaded_rows = run.row_counts[name]
+                    report.loaded_totals = _sum_money(loaded, table)
+            for i, part in enumerate(quarantine_parts):
+                p = staging / f"quarantine-engine-{i:05d}.parquet"
+                pq.write_table(part, p)
+                quarantine_files.append(str(p))
+            _write_quarantine(ws, run, list(plan), quarantine_files)
+            q = run.table("quarantine")
+            for name, report in reports.items():
+                qt = q.filter(q.table_name == name)
+                report.quarantined_rows = int(qt.count().to_pyarrow().as_py())
+                report.quarantined_totals = _sum_money(qt, TABLES[name]) if report.input_totals \
+                    else {}
+                report.input_totals = {k: v.quantize(Decimal("0.01"))
+                                       for k, v in report.input_totals.items()}
+            bad_tables = [r.table for r in reports.values()
+                          if not (r.rows_reconcile and r.money_reconciles)]
+            if bad_tables:
+                raise InvalidInput(
+                    "the load does not reconcile for " + ", ".join(bad_tables)
+                    + ": loaded + quarantined differs from the input; nothing was changed "
+                    "(please report this as a bug with `valuecare status`)"
+                )
+            report_obj = LoadReport(run.run_id, reports, time.perf_counter() - started)
+            run.notes = {"reconciles": True,
+                         "quarantined": {n: r.quarantined_rows for n, r in reports.items()}}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return report_obj
+
+
+def _read_many(ws: Workspace, paths: list[str]) -> ibis.Table:
+    tables = [ws.engine.con.read_parquet(p) for p in paths]
+    return ibis.union(*tables) if len(tables) > 1 else tables[0]
+
+
+def _write_quarantine(ws: Workspace, run: Run, reloaded: list[str], files: list[str]) -> None:
+    """New quarantine = previous rows of tables not reloaded + this load's rows."""
+    parts: list[ibis.Table] = [ws.engine.con.read_parquet(f) for f in files]
+    if ws.has_table("quarantine"):
+        old = ws.table("quarantine")
+        parts.append(old.filter(~old.table_name.isin(reloaded)))
+    if not parts:
+        run.write("quarantine", QUARANTINE_SCHEMA.empty_table())
+        return
+    expr = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    run.write("quarantine", expr)
