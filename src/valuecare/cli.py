@@ -1,0 +1,319 @@
+"""The ``valuecare`` command line: a thin layer over :class:`valuecare.Workspace`.
+
+Every command takes ``--workspace DIR`` (default: ``$VALUECARE_WORKSPACE`` or the current
+directory) and ``--backend duckdb|pyspark``, either before the command or after it.
+Expected bad input ends with one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from valuecare._version import __version__
+from valuecare.errors import ValuecareError
+
+app = typer.Typer(
+    name="valuecare",
+    help="Value-based health care analytics: load claims and clinical data, build care "
+    "cycles, measure outcomes and costs, settle value-based contracts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: $VALUECARE_WORKSPACE "
+                 "or the current directory).", show_default=False),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", help="Engine: duckdb (default, embedded) or pyspark.",
+                 show_default=False),
+]
+MasterOpt = Annotated[
+    str | None,
+    typer.Option("--spark-master", help="Spark master URL for --backend pyspark "
+                 "(default local[2]).", show_default=False),
+]
+
+
+def _settings(ctx: typer.Context, workspace: Path | None, backend: str | None,
+              master: str | None) -> dict[str, Any]:
+    base = dict(ctx.obj or {})
+    if workspace is not None:
+        base["workspace"] = workspace
+    if backend is not None:
+        base["backend"] = backend
+    if master is not None:
+        base["spark_master"] = master
+    backend_name = base.get("backend") or os.environ.get("VALUECARE_BACKEND") or "duckdb"
+    if backend_name not in ("duckdb", "pyspark"):
+        raise typer.BadParameter(f"{backend_name!r}: use duckdb or pyspark",
+                                 param_hint="--backend")
+    base["backend"] = backend_name
+    return base
+
+
+def _open(settings: dict[str, Any]) -> Any:
+    from valuecare.model.workspace import Workspace
+
+    return Workspace(settings.get("workspace"), backend=settings["backend"],
+                     spark_master=settings.get("spark_master"))
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.",
+                                          is_eager=True)] = False,
+) -> None:
+    """valuecare - value-based health care analytics."""
+    if version:
+        console.print(f"valuecare {__version__}")
+        raise typer.Exit()
+    ctx.obj = {"workspace": workspace, "backend": backend, "spark_master": spark_master}
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the population "
+                                      "to (one sub-folder per canonical table, plus truth/).")],
+    members: Annotated[int, typer.Option(help="Number of members.", min=1)] = 5000,
+    years: Annotated[int, typer.Option(help="Number of calendar years.", min=1, max=10)] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 42,
+    start_year: Annotated[int, typer.Option(help="First calendar year.")] = 2023,
+    dirty: Annotated[bool, typer.Option("--dirty", help="Inject realistic faults (bad "
+                                        "dates, unknown codes, duplicates, orphans, ...) and "
+                                        "write CSV; faults are listed in truth/faults.csv.")]
+    = False,
+    fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    chunk_size: Annotated[int, typer.Option(help="Members generated per streaming chunk.",
+                                            min=100)] = 50_000,
+) -> None:
+    """Generate a synthetic population with planted truth (Parquet or CSV)."""
+    from valuecare.synth import SynthConfig, generate
+
+    if fmt not in ("parquet", "csv"):
+        raise typer.BadParameter(f"{fmt!r}: use parquet or csv", param_hint="--format")
+    config = SynthConfig(members=members, years=years, seed=seed, start_year=start_year,
+                         dirty=dirty, fmt="csv" if dirty else fmt, chunk_size=chunk_size)
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def tick(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=total)
+            progress.update(tasks[step], completed=done, total=total)
+
+        summary = generate(config, out=out, progress=tick)
+    table = Table(title=f"Synthetic population written to {out}")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, n in summary.get("row_counts", {}).items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    console.print(f"seed {seed}, {members:,} members, {years} years from {start_year}"
+                  + (", dirty (faults in truth/faults.csv)" if dirty else ""))
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="Folder with the canonical tables "
+                                           "(<table>.csv|.parquet or <table>/ part files).")],
+    fmt: Annotated[str, typer.Option("--format", help="Input format.")] = "canonical",
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Load data into the workspace; bad rows go to quarantine with a reason."""
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws, _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def tick(step: str, rows: int) -> None:
+            if step not in tasks:
+                tasks[step] = progress.add_task(step, total=None)
+            progress.advance(tasks[step], rows)
+
+        report = ws.load(source, format=fmt, progress=tick)
+    _print_load(report)
+
+
+def _money(v: Decimal | None) -> str:
+    return "" if v is None else f"{v:,.2f}"
+
+
+def _print_load(report: Any) -> None:
+    table = Table(title=f"Load {report.run_id}")
+    for col, just in (("table", "left"), ("input", "right"), ("loaded", "right"),
+                      ("quarantined", "right"), ("paid in", "right"),
+                      ("paid loaded", "right"), ("paid quarantined", "right"),
+                      ("reconciles", "center")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for name, t in report.tables.items():
+        ok = t.rows_reconcile and t.money_reconciles
+        table.add_row(
+            name, f"{t.input_rows:,}", f"{t.loaded_rows:,}", f"{t.quarantined_rows:,}",
+            _money(t.input_totals.get("paid_amount")),
+            _money(t.loaded_totals.get("paid_amount")),
+            _money(t.quarantined_totals.get("paid_amount")),
+            "yes" if ok else "NO",
+        )
+    console.print(table)
+    rules: dict[str, int] = {}
+    for t in report.tables.values():
+        for rule, n in t.by_rule.items():
+            rules[f"{t.table}: {rule}"] = n
+    if rules:
+        console.print("Quarantined by rule: " + "; ".join(f"{k} {v:,}"
+                                                           for k, v in sorted(rules.items())))
+    unparsed = sum(t.unparseable_amounts for t in report.tables.values())
+    if unparsed:
+        console.print(f"{unparsed:,} amount value(s) were not numbers; their rows are in "
+                      "quarantine and not in the money totals.")
+    for t in report.tables.values():
+        for file, cols in t.missing_optional_columns.items():
+            if len(cols) <= 6:
+                console.print(f"[dim]{file}: optional column(s) absent, left empty: "
+                              f"{', '.join(cols)}[/dim]")
+        for file, cols in t.ignored_columns.items():
+            console.print(f"[yellow]{file}: unknown column(s) ignored: {', '.join(cols)}")
+        for col, n in t.unknown_references.items():
+            console.print(f"[yellow]{t.table}.{col}: {n:,} value(s) not in the referenced "
+                          "table (kept)")
+    console.print(f"Load {'reconciles' if report.reconciles else 'DOES NOT reconcile'}: "
+                  "loaded + quarantined = input rows, and charge/allowed/paid totals match "
+                  f"to the cent ({report.seconds:.1f}s).")
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    stage: Annotated[list[str] | None, typer.Option("--stage", help="Run only this stage "
+                                                    "(repeatable); default: all.")] = None,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Run every pipeline stage; results are swapped in only if all succeed."""
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        with _progress() as progress:
+            task = progress.add_task("pipeline", total=None)
+
+            def tick(name: str) -> None:
+                progress.update(task, description=f"stage {name}")
+
+            report = ws.run(stage, progress=tick)
+        table = Table(title=f"Run {report.run_id} ({ws.backend})")
+        table.add_column("stage")
+        table.add_column("seconds", justify="right")
+        for name in report.stages:
+            table.add_row(name, f"{report.timings.get(name, 0):.2f}")
+        console.print(table)
+        _print_pmpm(ws)
+
+
+def _print_pmpm(ws: Any) -> None:
+    if not ws.has_table("pmpm"):
+        return
+    df = ws.to_pandas("pmpm")
+    if df.empty:
+        return
+    year = int(df["year"].max())
+    cur = df[df["year"] == year]
+    table = Table(title=f"PMPM paid by payer, {year}")
+    for col in ("payer", "payer type", "member months", "paid", "PMPM paid"):
+        table.add_column(col, justify="left" if col.startswith("payer") else "right")
+    for (payer, ptype), g in cur.groupby(["payer", "payer_type"], dropna=False):
+        months = int(g["member_months"].iloc[0])
+        paid = sum((Decimal(str(v)) for v in g["paid_amount"]), Decimal(0))
+        pmpm = (paid / months).quantize(Decimal("0.01")) if months else None
+        table.add_row(str(payer), str(ptype), f"{months:,}", _money(paid), _money(pmpm))
+    console.print(table)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+    limit: Annotated[int, typer.Option(help="How many recent runs to show.")] = 10,
+) -> None:
+    """Show the last runs, table row counts and the quarantine summary."""
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        console.print(f"Workspace {ws.path} (backend {ws.backend}, valuecare {__version__})")
+        runs = ws.runs(limit)
+        table = Table(title="Recent runs")
+        for col in ("run id", "kind", "status", "started (UTC)", "seconds", "message"):
+            table.add_column(col)
+        for r in runs.itertuples():
+            secs = ""
+            if r.finished_at is not None and str(r.finished_at) != "NaT":
+                secs = f"{(r.finished_at - r.started_at).total_seconds():.1f}"
+            msg = "" if r.message is None or r.status == "succeeded" else str(r.message)[:80]
+            table.add_row(r.run_id, r.kind, r.status, str(r.started_at)[:19], secs, msg)
+        console.print(table)
+        counts = ws.row_counts()
+        t2 = Table(title="Tables")
+        t2.add_column("table")
+        t2.add_column("rows", justify="right")
+        for name, n in counts.items():
+            t2.add_row(name, f"{n:,}")
+        console.print(t2)
+        if ws.has_table("quarantine"):
+            q = ws.table("quarantine")
+            summary = (q.group_by(["table_name", "rule"]).aggregate(rows=q.count())
+                       .order_by(["table_name", "rule"]).to_pandas())
+            t3 = Table(title="Quarantine")
+            for col in ("table", "rule", "rows"):
+                t3.add_column(col, justify="right" if col == "rows" else "left")
+            for r in summary.itertuples():
+                t3.add_row(r.table_name, r.rule, f"{r.rows:,}")
+            console.print(t3 if len(summary) else "Quarantine: empty")
+
+
+def main() -> None:
+    """Entry point: run the app; expected errors become one line and exit status 2."""
+    try:
+        app()
+    except ValuecareError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
