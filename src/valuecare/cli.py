@@ -80,6 +80,12 @@ def _open(settings: dict[str, Any]) -> Any:
                      spark_master=settings.get("spark_master"))
 
 
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"valuecare {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_callback(
     ctx: typer.Context,
@@ -87,12 +93,9 @@ def main_callback(
     backend: BackendOpt = None,
     spark_master: MasterOpt = None,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.",
-                                          is_eager=True)] = False,
+                                          is_eager=True, callback=_version)] = False,
 ) -> None:
     """valuecare - value-based health care analytics."""
-    if version:
-        console.print(f"valuecare {__version__}")
-        raise typer.Exit()
     ctx.obj = {"workspace": workspace, "backend": backend, "spark_master": spark_master}
 
 

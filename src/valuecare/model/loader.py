@@ -352,26 +352,39 @@ def _table_rules(run: Run, table: Table, staged: ibis.Table,
                                _q_value=_key_text(dups, key)))
     kept = ranked.filter(ranked._dup_rank == 0).drop("_dup_rank")
     for col in table.columns:
-        if not col.references:
-            continue
+        if not col.references or not col.required:
+            continue  # optional references are counted, not enforced: _unknown_references
         ref_table, ref_col = col.references.split(".")
         if ref_table == table.name or not run.has_table(ref_table):
             continue
         ref = run.table(ref_table).select(_ref=ibis._[ref_col]).distinct()
         matched = kept.left_join(ref, kept[col.name] == ref._ref)
         is_orphan = matched._ref.isnull() & matched[col.name].notnull()
-        if col.required:
-            orphans = matched.filter(is_orphan).drop("_ref")
-            rejects.append(orphans.mutate(_q_column=ibis.literal(col.name),
-                                          _q_rule=ibis.literal("orphan"),
-                                          _q_value=orphans[col.name].cast("string")))
-            kept = matched.filter(~is_orphan).drop("_ref")
-        else:
-            n = int(matched.filter(is_orphan).count().to_pyarrow().as_py())
-            if n:
-                report.unknown_references[col.name] = n
+        orphans = matched.filter(is_orphan).drop("_ref")
+        rejects.append(orphans.mutate(_q_column=ibis.literal(col.name),
+                                      _q_rule=ibis.literal("orphan"),
+                                      _q_value=orphans[col.name].cast("string")))
+        kept = matched.filter(~is_orphan).drop("_ref")
     reject = ibis.union(*rejects) if len(rejects) > 1 else rejects[0]
     return kept, reject
+
+
+def _unknown_references(run: Run, table: Table, loaded: ibis.Table) -> dict[str, int]:
+    """Counts of optional reference values (e.g. NPIs) missing from their table, one query."""
+    checks = {}
+    for col in table.columns:
+        if not col.references or col.required:
+            continue
+        ref_table, ref_col = col.references.split(".")
+        if not run.has_table(ref_table):
+            continue
+        ref = run.table(ref_table)[ref_col]
+        unknown = loaded[col.name].notnull() & ~loaded[col.name].isin(ref)
+        checks[col.name] = unknown.cast("int64").sum()
+    if not checks:
+        return {}
+    row = loaded.aggregate(**checks).to_pyarrow().to_pylist()[0]
+    return {k: int(v) for k, v in row.items() if v}
 
 
 def _key_text(t: ibis.Table, key: list[str]) -> ibis.Value:
@@ -479,17 +492,26 @@ def load(ws: Workspace, source: Path, *, format: str = "canonical",
                     loaded = run.write(name, kept.drop(_ROW))
                     report.loaded_rows = run.row_counts[name]
                     report.loaded_totals = _sum_money(loaded, table)
+                    report.unknown_references = _unknown_references(run, table, loaded)
             for i, part in enumerate(quarantine_parts):
                 p = staging / f"quarantine-engine-{i:05d}.parquet"
                 pq.write_table(part, p)
                 quarantine_files.append(str(p))
             _write_quarantine(ws, run, list(plan), quarantine_files)
             q = run.table("quarantine")
+            q_stats = {
+                r["table_name"]: r
+                for r in q.group_by("table_name").aggregate(
+                    rows=q.count(), **{c: q[c].sum() for c in MONEY_TOTAL_COLUMNS}
+                ).to_pyarrow().to_pylist()
+            }
             for name, report in reports.items():
-                qt = q.filter(q.table_name == name)
-                report.quarantined_rows = int(qt.count().to_pyarrow().as_py())
-                report.quarantined_totals = _sum_money(qt, TABLES[name]) if report.input_totals \
-                    else {}
+                stats = q_stats.get(name, {})
+                report.quarantined_rows = int(stats.get("rows") or 0)
+                report.quarantined_totals = {
+                    c: Decimal(stats.get(c) or 0).quantize(Decimal("0.01"))
+                    for c in report.input_totals
+                }
                 report.input_totals = {k: v.quantize(Decimal("0.01"))
                                        for k, v in report.input_totals.items()}
             bad_tables = [r.table for r in reports.values()
