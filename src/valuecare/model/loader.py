@@ -206,7 +206,9 @@ def _batches(path: Path, table: Table) -> Iterator[pa.RecordBatch]:
 def _raw_records(batch: pa.RecordBatch, text: dict[str, pa.Array], idx: np.ndarray) -> list[str]:
     names = [n for n in batch.schema.names if n in text]
     columns = {n: pc.take(text[n], pa.array(idx)).to_pylist() for n in names}
-    return [json.dumps({n: columns[n][i] for n in names}) for i in range(len(idx))]
+    return [json.dumps({n: (v if v is None or isinstance(v, str) else str(v))
+                        for n in names for v in (columns[n][i],)})
+            for i in range(len(idx))]
 
 
 def _quarantine_batch(
@@ -230,6 +232,8 @@ def _quarantine_batch(
         col = first_col[k]
         arr = parsed.text.get(col)
         v = arr[int(row)].as_py() if arr is not None else None
+        if v is not None and not isinstance(v, str):
+            v = str(v)
         values.append(None if v is None else str(v)[:200])
     money = {}
     for c in MONEY_TOTAL_COLUMNS:
@@ -300,6 +304,8 @@ def _stage_table(run: Run, table: Table, files: list[Path], staging: Path,
             for c in MONEY_TOTAL_COLUMNS:
                 if c in parsed.text:
                     col = table.column(c)
+                    if parsed.text[c] is parsed.typed[c]:
+                        continue  # typed input: every present value is a number
                     unparsed = (
                         np.asarray(pc.is_valid(parsed.text[c]).to_numpy(zero_copy_only=False))
                         & ~np.asarray(pc.is_valid(parsed.typed[c]).to_numpy(
@@ -336,37 +342,55 @@ def _staged_schema(table: Table) -> pa.Schema:
 
 
 # ---- table-level rules in the engine -------------------------------------------------
-def _table_rules(run: Run, table: Table, staged: ibis.Table,
-                 report: TableReport) -> tuple[ibis.Table, ibis.Table | None]:
-    """Split staged rows into kept rows and quarantine rows (duplicates, orphans)."""
+def _table_rules(run: Run, table: Table,
+                 staged: ibis.Table) -> tuple[ibis.Table, ibis.Table | None]:
+    """Split staged rows into kept rows and rejected rows (duplicates, orphans).
+
+    The rules run on narrow projections (key, file, row) so that wide claim rows are never
+    sorted; the few rejected (file, row) pairs are then anti-joined away.  With no
+    rejects the staged rows are kept as they are, with no join at all.
+    """
     t = staged
     key = list(table.primary_key)
-    ranked = t.mutate(
-        _dup_rank=ibis.row_number().over(group_by=[t[k] for k in key],
-                                         order_by=[t[_FILE], t[_ROW]])
+    narrow = t.select(*key, _FILE, _ROW)
+    ranked = narrow.mutate(
+        _dup_rank=ibis.row_number().over(group_by=[narrow[k] for k in key],
+                                         order_by=[narrow[_FILE], narrow[_ROW]])
     )
-    rejects = []
-    dups = ranked.filter(ranked._dup_rank > 0).drop("_dup_rank")
-    rejects.append(dups.mutate(_q_column=ibis.literal(",".join(key)),
-                               _q_rule=ibis.literal("duplicate_key"),
-                               _q_value=_key_text(dups, key)))
-    kept = ranked.filter(ranked._dup_rank == 0).drop("_dup_rank")
-    for col in table.columns:
+    dups = ranked.filter(ranked._dup_rank > 0)
+    parts = [dups.select(_FILE, _ROW, _q_column=ibis.literal(",".join(key)),
+                         _q_rule=ibis.literal("duplicate_key"),
+                         _q_value=_key_text(dups, key), _q_order=ibis.literal(0))]
+    for order, col in enumerate(table.columns, start=1):
         if not col.references or not col.required:
             continue  # optional references are counted, not enforced: _unknown_references
         ref_table, ref_col = col.references.split(".")
         if ref_table == table.name or not run.has_table(ref_table):
             continue
         ref = run.table(ref_table).select(_ref=ibis._[ref_col]).distinct()
-        matched = kept.left_join(ref, kept[col.name] == ref._ref)
-        is_orphan = matched._ref.isnull() & matched[col.name].notnull()
-        orphans = matched.filter(is_orphan).drop("_ref")
-        rejects.append(orphans.mutate(_q_column=ibis.literal(col.name),
-                                      _q_rule=ibis.literal("orphan"),
-                                      _q_value=orphans[col.name].cast("string")))
-        kept = matched.filter(~is_orphan).drop("_ref")
-    reject = ibis.union(*rejects) if len(rejects) > 1 else rejects[0]
-    return kept, reject
+        cand = t.select(_FILE, _ROW, _v=t[col.name]).filter(ibis._._v.notnull())
+        orphans = cand.anti_join(ref, cand._v == ref._ref)
+        parts.append(orphans.select(_FILE, _ROW, _q_column=ibis.literal(col.name),
+                                    _q_rule=ibis.literal("orphan"),
+                                    _q_value=orphans._v.cast("string"),
+                                    _q_order=ibis.literal(order)))
+    bad = (ibis.union(*parts) if len(parts) > 1 else parts[0]).to_pyarrow()
+    if bad.num_rows == 0:
+        return t, None
+    # one reason per row: duplicates first, then references in column order
+    bad = bad.sort_by([(_FILE, "ascending"), (_ROW, "ascending"), ("_q_order", "ascending")])
+    first = np.ones(bad.num_rows, dtype=bool)
+    files, rows = bad[_FILE].to_pylist(), bad[_ROW].to_pylist()
+    for i in range(1, bad.num_rows):
+        first[i] = (files[i], rows[i]) != (files[i - 1], rows[i - 1])
+    bad = bad.filter(pa.array(first)).drop_columns(["_q_order"])
+    bad_ids = ibis.memtable(bad.select([_FILE, _ROW]).rename_columns(["_bf", "_br"]))
+    kept = t.anti_join(bad_ids, [t[_FILE] == bad_ids._bf, t[_ROW] == bad_ids._br])
+    reasons = ibis.memtable(bad.rename_columns(["_bf", "_br", "_q_column", "_q_rule",
+                                                "_q_value"]))
+    rejected = t.inner_join(reasons, [t[_FILE] == reasons._bf, t[_ROW] == reasons._br]) \
+        .drop("_bf", "_br")
+    return kept, rejected
 
 
 def _unknown_references(run: Run, table: Table, loaded: ibis.Table) -> dict[str, int]:
@@ -480,8 +504,9 @@ def load(ws: Workspace, source: Path, *, format: str = "canonical",
                     quarantine_files += bad
                     staged = (ws.engine.con.read_parquet(good[0]) if len(good) == 1
                               else _read_many(ws, good))
-                    kept, rejects = _table_rules(run, table, staged, report)
-                    engine_bad = _rejects_to_quarantine(run, table, rejects)
+                    kept, rejects = _table_rules(run, table, staged)
+                    engine_bad = (_rejects_to_quarantine(run, table, rejects)
+                                  if rejects is not None else QUARANTINE_SCHEMA.empty_table())
                     if engine_bad.num_rows:
                         quarantine_parts.append(engine_bad)
                         for rule, count in zip(*np.unique(

@@ -191,11 +191,36 @@ def _parse_column(col: Column, text: pa.Array) -> tuple[pa.Array, list[tuple[str
     return typed, failures
 
 
+def _typed_checks(col: Column, typed: pa.Array) -> list[tuple[str, np.ndarray]]:
+    """Rules that can fail for a value that already has its canonical type."""
+    failures: list[tuple[str, np.ndarray]] = []
+    present = _mask(pc.is_valid(typed))
+    if col.required and not present.all():
+        failures.append(("missing_required", ~present))
+    if col.min_value is not None or col.max_value is not None:
+        as_float = typed.cast(pa.float64())
+        bad = np.zeros(len(typed), dtype=bool)
+        if col.min_value is not None:
+            bad |= _mask(pc.less(as_float, col.min_value))
+        if col.max_value is not None:
+            bad |= _mask(pc.greater(as_float, col.max_value))
+        if bad.any():
+            failures.append(("out_of_range", bad))
+    if col.allowed is not None and col.dtype in ("int",):
+        ok = pc.is_in(typed.cast(pa.string()), value_set=pa.array(col.allowed))
+        bad = present & ~_mask(ok)
+        if bad.any():
+            failures.append(("not_allowed", bad))
+    return failures
+
+
 def _typed_passthrough(col: Column, arr: pa.Array) -> pa.Array | None:
     """A Parquet column already of the canonical type is used as it is (no re-parsing)."""
     target = arrow_type(col)
     if arr.type == target:
         return arr
+    if col.dtype == "string" and pa.types.is_large_string(arr.type):
+        return arr.cast(pa.string())
     if pa.types.is_decimal(arr.type) and col.dtype == "decimal":
         try:
             return arr.cast(target)
@@ -225,20 +250,19 @@ def parse_batch(table: Table, batch: pa.RecordBatch) -> ParsedBatch:
             continue
         arr = batch.column(col.name)
         passthrough = _typed_passthrough(col, arr)
-        if passthrough is not None:
-            # typed input: check the semantic rules on its text form, keep the typed values
-            as_text = passthrough.cast(pa.string())
-            _, fails = _parse_column(col, as_text)
-            fails = [(r, m) for r, m in fails if r not in ("not_a_number", "money_precision")]
+        if passthrough is not None and col.dtype != "string":
+            # typed input: only presence and bounds can fail; the values are kept as they are
             typed[col.name] = passthrough
-            text[col.name] = as_text
+            text[col.name] = passthrough
+            fails = _typed_checks(col, passthrough)
+        elif passthrough is not None:
+            typed[col.name], fails = _parse_column(col, passthrough)
+            text[col.name] = passthrough
         else:
             if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
                 as_text, bad_enc = decode_utf8(arr)
                 if bad_enc.any():
                     failures.append(Failure(col.name, "encoding", bad_enc))
-            elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-                as_text = arr.cast(pa.string())
             else:
                 as_text = arr.cast(pa.string())
             typed[col.name], fails = _parse_column(col, as_text)
