@@ -142,11 +142,15 @@ def synth(
     table = Table(title=f"Synthetic population written to {out}")
     table.add_column("table")
     table.add_column("rows", justify="right")
-    for name, n in summary.get("row_counts", {}).items():
+    for name, n in summary["rows"].items():
         table.add_row(name, f"{n:,}")
+    for name, n in summary.get("truth_rows", {}).items():
+        table.add_row(f"[dim]truth/{name}[/dim]", f"[dim]{n:,}[/dim]")
     console.print(table)
     console.print(f"seed {seed}, {members:,} members, {years} years from {start_year}"
-                  + (", dirty (faults in truth/faults.csv)" if dirty else ""))
+                  + (f", dirty: {summary.get('faults', 0):,} faults listed in "
+                     "truth/faults.csv" if dirty else "")
+                  + f" ({summary.get('elapsed_seconds', 0):.1f}s)")
 
 
 @app.command()

@@ -140,11 +140,17 @@ def _header_stage(run: Run) -> dict[str, int]:
 
 
 def spend_by_month(run: Run) -> ibis.Table:
-    """Net paid and allowed by person, payer, service month and service category."""
+    """Net paid and allowed by person, payer, payer type, service month and category.
+
+    A claim without ``payer_type`` takes the payer type of the member's enrollment with
+    that payer in the service month (the same payer name can sell Medicare Advantage and
+    commercial plans, so payer alone is not enough).
+    """
     med = service_categories(run.table("medical_claim"))
     svc_date = med.claim_line_start_date.fill_null(med.claim_start_date)
     med_agg = med.group_by(
-        person_id=med.person_id, payer=med.payer, year_month=svc_date.strftime("%Y%m"),
+        person_id=med.person_id, payer=med.payer, payer_type=med.payer_type,
+        year_month=svc_date.strftime("%Y%m"),
         service_category_1=med.service_category_1, service_category_2=med.service_category_2,
     ).aggregate(paid=med.paid_amount.sum().cast(MONEY),
                 allowed=med.allowed_amount.sum().cast(MONEY), lines=med.count())
@@ -152,13 +158,23 @@ def spend_by_month(run: Run) -> ibis.Table:
     if run.has_table("pharmacy_claim"):
         rx = run.table("pharmacy_claim")
         parts.append(rx.group_by(
-            person_id=rx.person_id, payer=rx.payer,
+            person_id=rx.person_id, payer=rx.payer, payer_type=rx.payer_type,
             year_month=rx.dispensing_date.strftime("%Y%m"),
             service_category_1=ibis.literal("pharmacy"),
             service_category_2=ibis.literal("pharmacy"),
         ).aggregate(paid=rx.paid_amount.sum().cast(MONEY),
                     allowed=rx.allowed_amount.sum().cast(MONEY), lines=rx.count()))
-    return ibis.union(*parts) if len(parts) > 1 else parts[0]
+    spend = ibis.union(*parts) if len(parts) > 1 else parts[0]
+    mm = run.table("member_months")
+    enrolled = mm.group_by(["person_id", "payer", "year_month"]).aggregate(
+        _enrolled_type=mm.payer_type.min())
+    joined = spend.left_join(enrolled, ["person_id", "payer", "year_month"])
+    return joined.select(
+        "person_id", "payer", "year_month", "service_category_1", "service_category_2",
+        "paid", "allowed", "lines",
+        payer_type=joined.payer_type.fill_null(joined._enrolled_type),
+        enrolled=joined._enrolled_type.notnull(),
+    )
 
 
 def pmpm_table(spend: ibis.Table, member_months: ibis.Table) -> pa.Table:
@@ -170,21 +186,23 @@ def pmpm_table(spend: ibis.Table, member_months: ibis.Table) -> pa.Table:
     mm = member_months
     months = mm.group_by(["year", "payer", "payer_type"]).aggregate(
         member_months=mm.count()).to_pyarrow().to_pylist()
-    mm_by = {(r["year"], r["payer"]): (r["payer_type"], int(r["member_months"]))
+    mm_by = {(r["year"], r["payer"], r["payer_type"]): int(r["member_months"])
              for r in months}
     s = spend.mutate(year=spend.year_month.substr(0, 4).cast("int32"))
-    agg = s.group_by(["year", "payer", "service_category_1", "service_category_2"]).aggregate(
+    agg = s.group_by(["year", "payer", "payer_type", "service_category_1",
+                      "service_category_2"]).aggregate(
         paid=s.paid.sum().cast(MONEY), allowed=s.allowed.sum().cast(MONEY),
         lines=s.lines.sum()).to_pyarrow().to_pylist()
-    rows: dict[tuple, dict] = defaultdict(dict)
+    rows: dict[tuple, dict] = {}
     for r in agg:
-        key = (int(r["year"]), r["payer"], r["service_category_1"], r["service_category_2"])
+        key = (int(r["year"]), r["payer"], r["payer_type"], r["service_category_1"],
+               r["service_category_2"])
         rows[key] = r
     out: dict[str, list] = defaultdict(list)
-    for key in sorted(rows, key=lambda k: (k[0], k[1] or "", k[2], k[3])):
-        year, payer, c1, c2 = key
+    for key in sorted(rows, key=lambda k: tuple("" if v is None else str(v) for v in k)):
+        year, payer, ptype, c1, c2 = key
         r = rows[key]
-        ptype, months_n = mm_by.get((year, payer), (None, 0))
+        months_n = mm_by.get((year, payer, ptype), 0)
         paid = Decimal(r["paid"] or 0).quantize(CENT)
         allowed = Decimal(r["allowed"] or 0).quantize(CENT)
         out["year"].append(year)
@@ -221,9 +239,7 @@ def _pmpm_stage(run: Run) -> dict[str, int]:
     spend = spend_by_month(run)
     mm = run.table("member_months")
     run.write("pmpm", pmpm_table(spend, mm))
-    enrolled = mm.select("person_id", "payer", "year_month").distinct()
-    unmatched = spend.anti_join(enrolled, ["person_id", "payer", "year_month"])
-    n = unmatched.lines.sum().to_pyarrow().as_py()
+    n = spend.filter(~spend.enrolled).lines.sum().to_pyarrow().as_py()
     return {"lines_without_enrollment": int(n or 0)}
 
 
