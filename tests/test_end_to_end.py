@@ -71,8 +71,7 @@ def test_pmpm_paid_totals_match_claim_files(pop: Path, ws: Workspace) -> None:
     med = _read(pop, "medical_claim")
     rx = _read(pop, "pharmacy_claim")
     both = pd.concat([
-        pd.DataFrame({"year": [d.year for d in
-                               med.claim_line_start_date.fillna(med.claim_start_date)],
+        pd.DataFrame({"year": [d.year for d in med.claim_start_date],
                       "payer": med.payer, "paid": med.paid_amount}),
         pd.DataFrame({"year": [d.year for d in rx.dispensing_date], "payer": rx.payer,
                       "paid": rx.paid_amount}),

@@ -258,7 +258,8 @@ def _print_pmpm(ws: Any) -> None:
     df = ws.to_pandas("pmpm")
     if df.empty:
         return
-    year = int(df["year"].max())
+    with_months = df[df["member_months"] > 0]
+    year = int((with_months if len(with_months) else df)["year"].max())
     cur = df[df["year"] == year]
     table = Table(title=f"PMPM paid by payer, {year}")
     for col in ("payer", "payer type", "member months", "paid", "PMPM paid"):

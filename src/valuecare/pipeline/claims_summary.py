@@ -31,7 +31,8 @@ other / other                institutional claims with any other bill type
 pharmacy / pharmacy          pharmacy claims
 ==========================  ========================================================
 
-PMPM = net paid (or allowed) amount in the year ÷ member months of that payer in the year,
+PMPM = net paid (or allowed) amount of claims starting in the year (every line of a claim
+counts in the month of ``claim_start_date``, as in the Tuva Project's PMPM mart) ÷ member months of that payer in the year,
 rounded half-up to the cent with exact decimal arithmetic.  Reversals carry negated
 amounts, so summing all lines nets them (DESIGN.md §4).  Claim lines whose member has no
 enrollment with that payer in the service month are still counted in the payer's numerator
@@ -147,7 +148,7 @@ def spend_by_month(run: Run) -> ibis.Table:
     commercial plans, so payer alone is not enough).
     """
     med = service_categories(run.table("medical_claim"))
-    svc_date = med.claim_line_start_date.fill_null(med.claim_start_date)
+    svc_date = med.claim_start_date  # a claim's lines count in its start month (Tuva)
     med_agg = med.group_by(
         person_id=med.person_id, payer=med.payer, payer_type=med.payer_type,
         year_month=svc_date.strftime("%Y%m"),
