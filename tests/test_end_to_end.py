@@ -7,6 +7,7 @@ files, and every planted fault from ``truth/faults.csv``.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -131,9 +132,19 @@ def dirty(tmp_path_factory: pytest.TempPathFactory):
     ws.close()
 
 
+def _manifest_money(out: Path) -> dict[tuple[str, str], Decimal]:
+    manifest = json.loads((out / "manifest.json").read_text())
+    return {(t, c): Decimal(v) for t, spec in manifest["tables"].items()
+            for c, v in spec.get("money", {}).items()
+            if c in ("charge_amount", "allowed_amount", "paid_amount")}
+
+
 def test_dirty_load_accounts_for_every_row_and_cent(dirty) -> None:
+    """The loader's input totals equal the generator's manifest (computed in cents)."""
     out, ws, report = dirty
     assert report.reconciles
+    for (table, col), total in _manifest_money(out).items():
+        assert report.tables[table].input_totals[col] == total, (table, col)
     for t in report.tables.values():
         assert t.loaded_rows + t.quarantined_rows == t.input_rows
     claims = report.tables["medical_claim"]

@@ -36,7 +36,7 @@ def tiny_ws(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """Tiny data loaded and run once per backend for the whole module."""
     ws = Workspace(tmp_path_factory.mktemp(request.param), backend=request.param)
     ws.load(TINY)
-    ws.run()
+    ws.run(["member_months", "claim_header", "pmpm"])
     yield ws
     ws.close()
 
