@@ -314,6 +314,88 @@ def status(
             console.print(t3 if len(summary) else "Quarantine: empty")
 
 
+@app.command()
+def volumes(
+    ctx: typer.Context,
+    condition: Annotated[str | None, typer.Option(help="Only this condition id "
+                                                  "(see `valuecare conditions list`).")] = None,
+    year: Annotated[int | None, typer.Option(help="Only this calendar year.")] = None,
+    min_volume: Annotated[int | None, typer.Option(
+        "--min-volume", help="Minimum cases a year per provider; default: each "
+        "condition's standard (minimum_volume in its YAML).", min=1)] = None,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Volume by medical condition: providers, cases per provider, providers under the
+    minimum-volume standard (needs `valuecare run`)."""
+    from valuecare.conditions.library import load_library
+    from valuecare.conditions.volumes import summary, volume_rows
+
+    settings = _settings(ctx, workspace, backend, spark_master)
+    library = load_library()
+    if condition is not None:
+        library.get(condition)
+    with _open(settings) as ws:
+        vol = ws.table("condition_volumes")
+        if condition is not None:
+            vol = vol.filter(vol.condition == condition)
+        if year is not None:
+            vol = vol.filter(vol.year == year)
+        counts = vol.select("condition", "year", "role", "npi", "cases").to_pyarrow().to_pylist()
+    rows = summary(volume_rows(counts, library, min_volume))
+    table = Table(title="Volume by medical condition")
+    for col in ("condition", "year", "role", "providers", "cases", "mean/provider",
+                "median", "mean/week", "standard", "below", "share of cases below"):
+        table.add_column(col, justify="left" if col in ("condition", "role") else "right")
+    for r in rows:
+        std = r["min_volume"]
+        table.add_row(
+            r["condition"], str(r["year"]), r["role"], f"{r['providers']:,}",
+            f"{r['cases']:,}", f"{r['mean_cases']:.1f}", f"{r['median_cases']:g}",
+            f"{r['mean_cases_per_week']:.2f}", "" if std is None else str(std),
+            "" if std is None else f"{r['providers_below']:,}",
+            "" if std is None else f"{r['share_of_cases_below']:.1%}")
+    console.print(table if rows else "No care cycles with a provider for that selection.")
+
+
+conditions_app = typer.Typer(help="The condition library: the medical conditions and "
+                             "primary-care segments care cycles are built for.",
+                             no_args_is_help=True)
+app.add_typer(conditions_app, name="conditions")
+
+
+@conditions_app.command("list")
+def conditions_list(
+    conditions_dir: Annotated[Path | None, typer.Option(
+        "--conditions-dir", help="Extra folder of condition YAML files (default: "
+        "$VALUECARE_CONDITIONS_DIR).", show_default=False)] = None,
+) -> None:
+    """List the conditions: id, kind, trigger, window and sources."""
+    from valuecare.conditions.library import load_library
+
+    library = load_library(conditions_dir)
+    table = Table(title="Condition library")
+    for col in ("id", "name", "kind", "entry", "window", "sources"):
+        table.add_column(col)
+    for c in library.conditions:
+        e, w = c.entry, c.window
+        entry = "; ".join(f"{k} {', '.join(v[:4])}{'…' if len(v) > 4 else ''}"
+                          for k, v in (("DRG", e.drg), ("CPT/HCPCS", e.hcpcs),
+                                       ("PCS", e.icd10pcs), ("dx", e.diagnoses)) if v)
+        if c.kind == "acute_episode":
+            window = f"-{w.days_before}/+{w.days_after} days"
+            if w.warranty_days:
+                window += f", warranty {w.warranty_days} days"
+        elif c.kind == "diagnosis_episode":
+            window = f"{w.days_after} days from diagnosis"
+        else:
+            window = "calendar year"
+        table.add_row(c.id, c.name, c.kind, entry or "segment rule", window,
+                      "; ".join(c.source_names))
+    console.print(table)
+
+
 def main() -> None:
     """Entry point: run the app; expected errors become one line and exit status 2."""
     try:

@@ -15,7 +15,7 @@ from valuecare.model.schema import LOAD_ORDER, TABLES, Column, Table
 from valuecare.model.validate import QUARANTINE_SCHEMA
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-CLI_COMMANDS = ("synth", "load", "run", "status")
+CLI_COMMANDS = ("synth", "load", "run", "status", "volumes", "conditions", "conditions list")
 
 
 def _constraint(col: Column) -> str:
@@ -120,7 +120,7 @@ def render_cli() -> str:
         "",
     ]
     for cmd in (None, *CLI_COMMANDS):
-        args = ["--help"] if cmd is None else [cmd, "--help"]
+        args = ["--help"] if cmd is None else [*cmd.split(), "--help"]
         result = runner.invoke(app, args, env=env, prog_name="valuecare")
         title = "valuecare" if cmd is None else f"valuecare {cmd}"
         text = "\n".join(line.rstrip() for line in result.output.strip().splitlines())

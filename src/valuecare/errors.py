@@ -37,3 +37,7 @@ class BackendUnavailable(ImportError, ValuecareError):
 
 class RunFailed(RuntimeError, ValuecareError):
     """A pipeline run failed; the previous results are left as they were."""
+
+
+class ConditionDefinitionError(InvalidInput):
+    """A condition definition (YAML in the condition library) is missing or invalid."""

@@ -57,7 +57,9 @@ def test_runs_are_recorded_with_inputs_and_counts(tmp_path: Path, tiny_dir: Path
     assert json.loads(load["row_counts"])["medical_claim"] == 8
     run = runs.iloc[0]
     assert json.loads(run["row_counts"])["pmpm"] == 4
-    assert set(json.loads(run["timings"])) == {"member_months", "claim_header", "pmpm"}
+    assert set(json.loads(run["timings"])) == {"member_months", "claim_header", "pmpm",
+                                               "care_cycles", "condition_volumes",
+                                               "site_of_care"}
     assert run["package_version"]
 
 

@@ -46,6 +46,17 @@ class Meta:
         return self.cursor.execute(sql, params or []).df()
 
 
+def _default_memory_limit() -> str:
+    """Half the machine's memory (at least 1 GB) for DuckDB."""
+    try:
+        import psutil
+
+        total = psutil.virtual_memory().total
+    except Exception:  # psutil missing or no /proc: let DuckDB decide
+        return "4GB"
+    return f"{max(1, int(total * 0.5 / 2**30))}GB"
+
+
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -68,6 +79,12 @@ class DuckDBEngine:
             ) from exc
         self.raw = Meta(self.con.con.cursor())
         self.raw.execute(f"CREATE SCHEMA IF NOT EXISTS {STORE_SCHEMA}")
+        # Leave room for the Python side (Arrow batches) and spill big joins to disk in the
+        # workspace rather than failing: DuckDB's own default is 80% of RAM.
+        limit = os.environ.get("VALUECARE_DUCKDB_MEMORY_LIMIT") or _default_memory_limit()
+        self.con.con.execute(f"SET memory_limit = '{limit}'")
+        spill = db_path.parent / ".duckdb_tmp"
+        self.con.con.execute(f"SET temp_directory = '{spill.as_posix()}'")
 
     @property
     def meta(self) -> Meta:

@@ -328,6 +328,7 @@ def _stage_table(run: Run, table: Table, files: list[Path], staging: Path,
             row_offset += n
             if progress:
                 progress(f"checking {table.name}", n)
+        pa.default_memory_pool().release_unused()  # keep the peak to one file's batches
         if writer_good is None:  # a file with a header and no rows
             writer_good = pq.ParquetWriter(good_path, _staged_schema(table))
         for w, p, out in ((writer_good, good_path, good_paths), (writer_bad, bad_path, bad_paths)):

@@ -32,8 +32,9 @@ pharmacy / pharmacy          pharmacy claims
 ==========================  ========================================================
 
 PMPM = net paid (or allowed) amount of claims starting in the year (every line of a claim
-counts in the month of ``claim_start_date``, as in the Tuva Project's PMPM mart) ÷ member months of that payer in the year,
-rounded half-up to the cent with exact decimal arithmetic.  Reversals carry negated
+counts in the month of ``claim_start_date``, as in the Tuva Project's PMPM mart) ÷ member
+months of that payer in the year, rounded half-up to the cent with exact decimal
+arithmetic.  Reversals carry negated
 amounts, so summing all lines nets them (DESIGN.md §4).  Claim lines whose member has no
 enrollment with that payer in the service month are still counted in the payer's numerator
 and reported as ``lines_without_enrollment``.

@@ -33,9 +33,11 @@ class RunReport:
 
 
 def _stages() -> list[Stage]:
+    from valuecare.conditions import stage as conditions
     from valuecare.pipeline import claims_summary, member_months
 
-    return [member_months.STAGE, claims_summary.HEADER_STAGE, claims_summary.PMPM_STAGE]
+    return [member_months.STAGE, claims_summary.HEADER_STAGE, claims_summary.PMPM_STAGE,
+            *conditions.STAGES]
 
 
 STAGES: list[Stage] = []

@@ -1,0 +1,1 @@
+"""Care cycles per medical condition: library, episode builder, volumes, site of care."""
