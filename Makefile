@@ -27,7 +27,7 @@ demo: $(VENV)/.installed
 	$(BIN)/valuecare --workspace $(DEMO) status
 
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks

@@ -36,8 +36,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err = Console(stderr=True)
+class _Console:
+    """A rich console made at each use, so the width follows ``COLUMNS`` and the terminal
+    at the time of printing (not at import)."""
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(Console(stderr=self._stderr), name)
+
+
+console = _Console()
+err = _Console(stderr=True)
 
 WorkspaceOpt = Annotated[
     Path | None,
@@ -100,10 +111,11 @@ def main_callback(
 
 
 def _progress() -> Progress:
+    out = Console(stderr=True)
     return Progress(
         SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True,
-        disable=not err.is_terminal,
+        MofNCompleteColumn(), TimeElapsedColumn(), console=out, transient=True,
+        disable=not out.is_terminal,
     )
 
 
