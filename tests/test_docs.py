@@ -43,3 +43,18 @@ def test_tuva_columns_are_tuva_names() -> None:
             tuva_columns |= {c.strip() for c in line.split(":", 1)[1].split(",")}
     ours = {c.name for t in TABLES.values() for c in t.columns if c.origin == "tuva"}
     assert ours - tuva_columns == set()
+
+
+def test_readme_python_quickstart_runs(tmp_path: Path, tiny_dir: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's Python example runs as written (on the tiny data set)."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "pop").symlink_to(tiny_dir, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    pmpm = namespace["pmpm"]
+    assert len(pmpm) == 4  # tests/pipeline/test_claims_summary.py: four payer-category rows
+    assert namespace["report"].reconciles
