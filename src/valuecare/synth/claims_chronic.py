@@ -27,9 +27,7 @@ def heart_failure(ctx: Context) -> None:
     m, prov, rng = ctx.m, ctx.prov, ctx.rng
     has = m.cond[:, P.COND["heart_failure"]]
     rate = (has * 0.28 * m.frailty**0.5)[:, None] * np.ones(ctx.years)
-    person, days = ctx.events(rate)
-    keep = ctx.alive_covered(person, days)
-    person, days = person[keep], days[keep]
+    person, days = ctx.covered_events(rate)
     n = len(person)
     if n == 0:
         return
@@ -176,9 +174,7 @@ def low_back_pain(ctx: Context) -> None:
     m, prov, rng = ctx.m, ctx.prov, ctx.rng
     age = m.age0[:, None] + np.arange(ctx.years)[None, :]
     rate = (age >= 18) * 0.07 * (m.frailty**0.3)[:, None]
-    person, days = ctx.events(rate)
-    keep = ctx.alive_covered(person, days)
-    person, days = person[keep], days[keep]
+    person, days = ctx.covered_events(rate)
     n = len(person)
     if n == 0:
         return

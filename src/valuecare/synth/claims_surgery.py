@@ -35,15 +35,6 @@ JR_RATE = {"hip": 0.05, "knee": 0.055}
 SURGEON_SKEW = 1.6
 
 
-def _once(person: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keep each member's first event only."""
-    order = np.lexsort((days, person))
-    person, days = person[order], days[order]
-    first = np.ones(len(person), dtype=bool)
-    first[1:] = person[1:] != person[:-1]
-    return person[first], days[first]
-
-
 def _record(ctx: Context, **kw: object) -> None:
     ctx.cycles.append(kw)
 
@@ -72,9 +63,7 @@ def joint_replacement(ctx: Context) -> None:
         oa, pcs, cpt, rev_cpt, removal, infection, dislocation, anes, xray = _JOINT[joint]
         age = m.age0[:, None] + np.arange(ctx.years)[None, :]
         rate = (m.cond[:, cidx][:, None] & (age >= 45)) * JR_RATE[joint]
-        person, days = ctx.events(rate)
-        keep = ctx.alive_covered(person, days)
-        person, days = _once(person[keep], days[keep])
+        person, days = ctx.covered_events(rate, first_only=True)
         n = len(person)
         if n == 0:
             continue
@@ -210,9 +199,7 @@ def cabg(ctx: Context) -> None:
     m, prov, rng = ctx.m, ctx.prov, ctx.rng
     age = m.age0[:, None] + np.arange(ctx.years)[None, :]
     rate = (m.cond[:, P.COND["cad"]][:, None] & (age >= 50)) * 0.008
-    person, days = ctx.events(rate)
-    keep = ctx.alive_covered(person, days)
-    person, days = _once(person[keep], days[keep])
+    person, days = ctx.covered_events(rate, first_only=True)
     n = len(person)
     if n == 0:
         return
@@ -297,9 +284,7 @@ def breast_cancer(ctx: Context) -> None:
     female = (m.sex == 1)[:, None]
     # SEER: incidence ~130/100,000 women overall, ~400-450/100,000 at 60-79.
     rate = female * np.select([age >= 50, age >= 40], [0.004, 0.0015], 0.0)
-    person, days = ctx.events(rate)
-    keep = ctx.alive_covered(person, days)
-    person, d0 = _once(person[keep], days[keep])
+    person, d0 = ctx.covered_events(rate, first_only=True)
     n = len(person)
     if n == 0:
         return

@@ -328,16 +328,12 @@ def general_admissions(ctx: Context) -> None:
     """Admissions for other causes, deliveries, and their 30-day readmissions."""
     m = ctx.m
     rate = _year_matrix(ctx, ADMISSIONS, 1.1)
-    person, days = ctx.events(rate)
-    keep = ctx.alive_covered(person, days)
-    person, days = person[keep], days[keep]
+    person, days = ctx.covered_events(rate)
     _admit(ctx, person, days, readmit_ok=True)
     # Deliveries: women 18-44, ~5.5% a year (CDC NVSS fertility rate ~56/1,000).
     age = m.age0[:, None] + np.arange(ctx.years)[None, :]
     fert = ((m.sex == 1)[:, None] & (age >= 18) & (age < 45)) * 0.055
-    person, days = ctx.events(fert)
-    keep = ctx.alive_covered(person, days)
-    person, days = person[keep], days[keep]
+    person, days = ctx.covered_events(fert)
     n = len(person)
     cs = ctx.rng.random(n) < 0.32
     drg = np.where(cs, "788", "807").astype(object)

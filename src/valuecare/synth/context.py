@@ -62,6 +62,21 @@ class Context:
         days = y0 + (self.rng.random(len(idx)) * length).astype(np.int64)
         return person, days
 
+    def covered_events(self, rate: np.ndarray, *, first_only: bool = False
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """Poisson events (see :meth:`events`) of members alive and enrolled on the day;
+        with ``first_only`` each member's first event alone."""
+        person, days = self.events(rate)
+        keep = self.alive_covered(person, days)
+        person, days = person[keep], days[keep]
+        if first_only:
+            order = np.lexsort((days, person))
+            person, days = person[order], days[order]
+            first = np.ones(len(person), dtype=bool)
+            first[1:] = person[1:] != person[:-1]
+            person, days = person[first], days[first]
+        return person, days
+
     def alive_covered(self, person: np.ndarray, days: np.ndarray) -> np.ndarray:
         mi = month_index(days, self.start_year)
         ok = (mi >= 0) & (mi < self.months.shape[1])
