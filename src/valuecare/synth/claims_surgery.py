@@ -62,7 +62,8 @@ def joint_replacement(ctx: Context) -> None:
     for joint, cidx in (("hip", P.COND["hip_oa"]), ("knee", P.COND["knee_oa"])):
         oa, pcs, cpt, rev_cpt, removal, infection, dislocation, anes, xray = _JOINT[joint]
         age = m.age0[:, None] + np.arange(ctx.years)[None, :]
-        rate = (m.cond[:, cidx][:, None] & (age >= 45)) * JR_RATE[joint]
+        rate = np.minimum((m.cond[:, cidx][:, None] & (age >= 45)) * JR_RATE[joint]
+                          * ctx.episode_scale, 0.95)
         person, days = ctx.covered_events(rate, first_only=True)
         n = len(person)
         if n == 0:
@@ -198,7 +199,8 @@ def joint_replacement(ctx: Context) -> None:
 def cabg(ctx: Context) -> None:
     m, prov, rng = ctx.m, ctx.prov, ctx.rng
     age = m.age0[:, None] + np.arange(ctx.years)[None, :]
-    rate = (m.cond[:, P.COND["cad"]][:, None] & (age >= 50)) * 0.008
+    rate = np.minimum((m.cond[:, P.COND["cad"]][:, None] & (age >= 50)) * 0.008
+                      * ctx.episode_scale, 0.95)
     person, days = ctx.covered_events(rate, first_only=True)
     n = len(person)
     if n == 0:
@@ -283,7 +285,8 @@ def breast_cancer(ctx: Context) -> None:
     age = m.age0[:, None] + np.arange(ctx.years)[None, :]
     female = (m.sex == 1)[:, None]
     # SEER: incidence ~130/100,000 women overall, ~400-450/100,000 at 60-79.
-    rate = female * np.select([age >= 50, age >= 40], [0.004, 0.0015], 0.0)
+    rate = np.minimum(female * np.select([age >= 50, age >= 40], [0.004, 0.0015], 0.0)
+                      * ctx.episode_scale, 0.95)
     person, d0 = ctx.covered_events(rate, first_only=True)
     n = len(person)
     if n == 0:

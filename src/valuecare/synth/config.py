@@ -23,6 +23,10 @@ class SynthConfig:
     ``seed`` makes the output reproducible byte for byte; ``dirty=True`` injects
     realistic faults and forces ``fmt="csv"``; members are generated ``chunk_size``
     at a time and each chunk is written as one more part file per table.
+    ``episode_scale`` multiplies the yearly incidence of the acute episodes (joint
+    replacement, CABG, breast-cancer surgery; capped at 95% a year): 1.0 is realistic, a
+    larger value gives an *enriched cohort* with enough episodes per surgeon to test
+    provider comparisons on a small population.
     """
 
     members: int = 5000
@@ -32,6 +36,7 @@ class SynthConfig:
     dirty: bool = False
     fmt: Format = "parquet"
     chunk_size: int = 50_000
+    episode_scale: float = 1.0
 
     def __post_init__(self) -> None:
         def bad(what: str) -> InvalidInput:
@@ -51,6 +56,9 @@ class SynthConfig:
             raise bad(f"start_year must be between 1990 and 2090, got {self.start_year}")
         if self.chunk_size < 1:
             raise bad(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if isinstance(self.episode_scale, bool) or not isinstance(
+                self.episode_scale, (int, float)) or not 0 < self.episode_scale <= 100:
+            raise bad(f"episode_scale must be a number in (0, 100], got {self.episode_scale!r}")
         if self.fmt not in ("parquet", "csv"):
             raise bad(f"fmt must be 'parquet' or 'csv', got {self.fmt!r}")
         if self.dirty and self.fmt != "csv":

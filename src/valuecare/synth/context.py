@@ -35,6 +35,8 @@ class Context:
     extra_breast: tuple[np.ndarray, np.ndarray] | None = None
     #: members with diabetes on insulin (set by the diabetes generator)
     insulin: np.ndarray | None = None
+    #: multiplier on the incidence of acute episodes (SynthConfig.episode_scale)
+    episode_scale: float = 1.0
 
     @property
     def start(self) -> int:

@@ -217,7 +217,7 @@ def _chunk(cfg: SynthConfig, chunk: int, offset: int, n: int, prov: Any, end_day
     months = build_months(cfg.seed, chunk, m, cfg.start_year, cfg.years)
     pid, mid = person_ids(offset, n), member_ids(offset, n)
     ctx = Context(cfg.seed, chunk, cfg.start_year, cfg.years, m, prov, months,
-                  rng_for(cfg.seed, chunk, S_UTIL))
+                  rng_for(cfg.seed, chunk, S_UTIL), episode_scale=cfg.episode_scale)
     # procedures and admissions first: their planted deaths end enrollment
     claims_surgery.joint_replacement(ctx)
     claims_surgery.cabg(ctx)
