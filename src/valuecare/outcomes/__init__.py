@@ -1,0 +1,1 @@
+"""Outcomes: Porter outcome measures, PROMs, readmissions and quality measures per care cycle."""
