@@ -25,6 +25,8 @@ demo: $(VENV)/.installed
 	$(BIN)/valuecare --workspace $(DEMO) load $(DEMO)/pop
 	$(BIN)/valuecare --workspace $(DEMO) run
 	$(BIN)/valuecare --workspace $(DEMO) status
+	$(BIN)/valuecare --workspace $(DEMO) outcomes --condition hip_knee
+	$(BIN)/valuecare --workspace $(DEMO) measures
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

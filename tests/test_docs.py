@@ -27,8 +27,15 @@ def test_every_table_and_command_is_documented() -> None:
         assert f"## `valuecare {cmd}`" in cli
     readme = (ROOT / "README.md").read_text()
     for needle in ("make demo", "make test", "docs/data-model.md", "docs/cli.md",
-                   "docs/synthetic-data.md", "docs/loading.md"):
+                   "docs/synthetic-data.md", "docs/loading.md", "docs/outcomes.md"):
         assert needle in readme
+    from valuecare.pipeline.registry import registered
+
+    pipeline = (DOCS / "pipeline.md").read_text()
+    for stage in registered():
+        assert f"## `{stage.name}`" in pipeline, stage.name
+        for table in stage.writes:
+            assert f"`{table}`" in pipeline, table
 
 
 def test_tuva_columns_are_tuva_names() -> None:

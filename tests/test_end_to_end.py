@@ -109,7 +109,9 @@ def test_duckdb_and_spark_give_identical_results(tmp_path: Path) -> None:
     for backend in ("duckdb", "pyspark"):
         with Workspace(tmp_path / backend, backend=backend) as w:  # type: ignore[arg-type]
             w.load(pop)
-            w.run()
+            # the foundation stages; care cycles, outcomes, PROMs and quality measures have
+            # their own engine-parity tests on hand-made data (tests/conditions, outcomes)
+            w.run(["member_months", "claim_header", "pmpm"])
             results[backend] = {
                 "pmpm": w.table("pmpm").order_by(
                     ["year", "payer", "payer_type", "service_category_1",

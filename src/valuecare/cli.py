@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table
 
 from valuecare._version import __version__
-from valuecare.errors import ValuecareError
+from valuecare.errors import InvalidInput, ValuecareError
 
 app = typer.Typer(
     name="valuecare",
@@ -134,6 +134,10 @@ def synth(
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
     chunk_size: Annotated[int, typer.Option(help="Members generated per streaming chunk.",
                                             min=100)] = 50_000,
+    episode_scale: Annotated[float, typer.Option(
+        help="Multiply the incidence of acute episodes (joint replacement, CABG, breast "
+        "surgery): 1 is realistic; larger gives an enriched cohort for provider "
+        "comparisons.", min=0.01, max=100)] = 1.0,
 ) -> None:
     """Generate a synthetic population with planted truth (Parquet or CSV)."""
     from valuecare.synth import SynthConfig, generate
@@ -141,7 +145,8 @@ def synth(
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter(f"{fmt!r}: use parquet or csv", param_hint="--format")
     config = SynthConfig(members=members, years=years, seed=seed, start_year=start_year,
-                         dirty=dirty, fmt="csv" if dirty else fmt, chunk_size=chunk_size)
+                         dirty=dirty, fmt="csv" if dirty else fmt, chunk_size=chunk_size,
+                         episode_scale=episode_scale)
     with _progress() as progress:
         tasks: dict[str, Any] = {}
 
@@ -369,6 +374,135 @@ def volumes(
             "" if std is None else f"{r['providers_below']:,}",
             "" if std is None else f"{r['share_of_cases_below']:.1%}")
     console.print(table if rows else "No care cycles with a provider for that selection.")
+
+
+def _fmt(v: object, unit: str) -> str:
+    if v is None:
+        return ""
+    if unit == "proportion":
+        return f"{float(v):.1%}"  # type: ignore[arg-type]
+    return f"{float(v):.2f}"  # type: ignore[arg-type]
+
+
+@app.command()
+def outcomes(
+    ctx: typer.Context,
+    condition: Annotated[str, typer.Option(help="Condition id (see `valuecare conditions "
+                                           "list`), e.g. hip_knee.")],
+    year: Annotated[int | None, typer.Option(help="Only cycles of this year "
+                                             "(default: all years together).")] = None,
+    by: Annotated[str, typer.Option(help="Rows per measure and: overall, clinician, "
+                                    "facility or payer.")] = "overall",
+    measure: Annotated[str | None, typer.Option(help="Only this measure id.")] = None,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Outcomes of a condition's care cycles by Porter's tiers: rates and means with how
+    many cycles were measured, missing (PROM not returned) or censored (needs `valuecare
+    run`)."""
+    from valuecare.conditions.library import load_library
+    from valuecare.outcomes.cycles import derived_measures
+    from valuecare.outcomes.definitions import LEVEL_NAMES, load_outcomes
+
+    library = load_library()
+    library.get(condition)
+    defs = load_outcomes(conditions=[c.id for c in library.conditions])
+    units = {mid: unit for m in defs.for_condition(condition)
+             for mid, unit in derived_measures(m)}
+    if measure is not None and measure not in units:
+        raise InvalidInput(f"condition {condition} has no measure {measure!r}; measures: "
+                           f"{', '.join(units)}")
+    cols = {"overall": None, "clinician": "accountable_npi", "facility": "facility_npi",
+            "payer": "payer"}
+    if by not in cols:
+        raise InvalidInput(f"--by must be one of {', '.join(cols)}, not {by!r}")
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        o = ws.table("outcomes")
+        o = o.filter(o.condition == condition)
+        if year is not None:
+            o = o.filter(o.year == year)
+        if measure is not None:
+            o = o.filter(o.measure == measure)
+        keys = ["measure", "tier", "level"] + ([cols[by]] if cols[by] else [])
+        measured = o.status == "measured"
+        agg = o.group_by(keys).aggregate(
+            cycles=o.count(), measured=measured.sum(), missing=(o.status == "missing").sum(),
+            censored=(o.status == "censored").sum(), excluded=(o.status == "excluded").sum(),
+            value=ibis_mean(o))
+        rows = agg.to_pyarrow().to_pylist()
+    order = {mid: i for i, mid in enumerate(units)}
+    rows.sort(key=lambda r: (order.get(r["measure"], 99), str(r.get(cols[by] or "", ""))))
+    title = f"Outcomes: {condition}" + (f", {year}" if year else "") + \
+        ("" if by == "overall" else f", by {by}")
+    table = Table(title=title)
+    head = ["tier", "level", "measure"] + ([by] if cols[by] else []) + \
+        ["cycles", "measured", "missing", "censored", "excluded", "rate / mean"]
+    for h in head:
+        table.add_column(h, justify="left" if h in ("measure", by, "level") else "right")
+    for r in rows:
+        unit = units.get(r["measure"], "")
+        cells = [str(r["tier"]), LEVEL_NAMES.get(r["level"], str(r["level"])), r["measure"]]
+        if cols[by]:
+            cells.append(str(r[cols[by]] or ""))
+        cells += [f"{r['cycles']:,}", f"{r['measured']:,}", f"{r['missing']:,}",
+                  f"{r['censored']:,}", f"{r['excluded']:,}",
+                  _fmt(r["value"], unit) + ("" if unit == "proportion" or r["value"] is None
+                                            else f" {unit}")]
+        table.add_row(*cells)
+    console.print(table if rows else f"No {condition} care cycles with outcomes for that "
+                  "selection.")
+
+
+def ibis_mean(o: Any) -> Any:
+    import ibis
+
+    return ibis.cases((o.status == "measured", o.value), else_=ibis.null("float64")).mean()
+
+
+@app.command()
+def measures(
+    ctx: typer.Context,
+    measure: Annotated[str | None, typer.Option(help="Only this measure (CMS122, CMS165, "
+                                                "CMS125, CMS130, CMS2, READMIT_30D, or "
+                                                "condition.measure).")] = None,
+    year: Annotated[int | None, typer.Option(help="Only this measurement year.")] = None,
+    by: Annotated[str, typer.Option(help="Entity: overall, payer, clinician or "
+                                    "facility.")] = "overall",
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Quality-measure results: initial population, denominator, exclusions, exceptions,
+    numerator and performance rate (eCQM logic; needs `valuecare run`)."""
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        r = ws.table("measure_results")
+        r = r.filter(r.entity_type == by)
+        if measure is not None:
+            r = r.filter(r.measure == measure)
+        else:
+            r = r.filter(r.measure_kind != "care_cycle_outcome")
+        if year is not None:
+            r = r.filter(r.period_start.year() == year)
+        rows = r.order_by(["measure", "period_start", "entity_id"]).to_pyarrow().to_pylist()
+    if not rows and measure is not None:
+        raise InvalidInput(f"no results for measure {measure!r} (entity {by}); see "
+                           "`valuecare measures` for the measures computed")
+    table = Table(title="Measure results" + ("" if by == "overall" else f" by {by}"))
+    for h in ("measure", "version", "period", by, "population", "denominator",
+              "exclusions", "exceptions", "numerator", "rate"):
+        table.add_column(h, justify="left" if h in ("measure", "version", by) else "right")
+    for x in rows:
+        rate = x["rate"] if x["rate"] is not None else x["mean_value"]
+        table.add_row(x["measure"], x["version"] or "", str(x["period_start"].year),
+                      x["entity_id"] or "", f"{x['initial_population']:,}",
+                      f"{x['denominator']:,}", f"{x['exclusions']:,}", f"{x['exceptions']:,}",
+                      "" if x["numerator"] is None else f"{x['numerator']:,}",
+                      "" if rate is None else (f"{rate:.1%}" if x["rate"] is not None
+                                               else f"{rate:.2f}"))
+    console.print(table if rows else "No measure results yet; run `valuecare run`.")
 
 
 conditions_app = typer.Typer(help="The condition library: the medical conditions and "

@@ -16,6 +16,9 @@ from valuecare import RunFailed, UnknownTable, Workspace, WorkspaceError
 from valuecare.pipeline import registry
 from valuecare.pipeline.registry import Stage
 
+#: Stages enough for the ledger and atomicity tests (the full pipeline is run in
+#: test_runs_are_recorded_with_inputs_and_counts and the end-to-end tests).
+FOUNDATION = ["member_months", "claim_header", "pmpm"]
 
 def _pmpm(ws: Workspace) -> list[dict]:
     return ws.table("pmpm").order_by(["year", "payer", "service_category_2"]) \
@@ -59,7 +62,8 @@ def test_runs_are_recorded_with_inputs_and_counts(tmp_path: Path, tiny_dir: Path
     assert json.loads(run["row_counts"])["pmpm"] == 4
     assert set(json.loads(run["timings"])) == {"member_months", "claim_header", "pmpm",
                                                "care_cycles", "condition_volumes",
-                                               "site_of_care"}
+                                               "site_of_care", "outcomes", "measure_results",
+                                               "utilization"}
     assert run["package_version"]
 
 
@@ -67,7 +71,7 @@ def test_failed_run_keeps_previous_results(tmp_path: Path, tiny_dir: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     ws = Workspace(tmp_path / "ws")
     ws.load(tiny_dir)
-    ws.run()
+    ws.run(FOUNDATION)
     before = _pmpm(ws)
     tables_before = ws.row_counts()
 
@@ -78,7 +82,7 @@ def test_failed_run_keeps_previous_results(tmp_path: Path, tiny_dir: Path,
     stages = [*registry.registered(), Stage("boom", (), ("pmpm",), boom, "fails")]
     monkeypatch.setattr(registry, "STAGES", stages)
     with pytest.raises(RunFailed, match="planted failure.*previous results are unchanged"):
-        ws.run()
+        ws.run([*FOUNDATION, "boom"])
     assert _pmpm(ws) == before
     assert ws.row_counts() == tables_before
     runs = ws.runs()
@@ -93,7 +97,7 @@ def test_killed_run_keeps_previous_results(tmp_path: Path, tiny_dir: Path) -> No
     wsdir = tmp_path / "ws"
     with Workspace(wsdir) as ws:
         ws.load(tiny_dir)
-        ws.run()
+        ws.run(FOUNDATION)
         before = _pmpm(ws)
     env = {**os.environ, "VALUECARE_DEBUG_HANG_AFTER": "claim_header"}
     proc = subprocess.Popen(
@@ -116,7 +120,7 @@ def test_killed_run_keeps_previous_results(tmp_path: Path, tiny_dir: Path) -> No
         runs = ws.runs()
         assert runs.iloc[0]["status"] == "killed"
         assert sorted(ws.engine.physical_tables()) == sorted(ws._catalog().values())
-        ws.run()  # and the workspace works again
+        ws.run(FOUNDATION)  # and the workspace works again
         assert _pmpm(ws) == before
 
 

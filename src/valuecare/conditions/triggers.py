@@ -63,9 +63,19 @@ def site_of_care(t: ibis.Table) -> ibis.Value:
     )
 
 
-def prepare_lines(claims: ibis.Table) -> ibis.Table:
-    """Narrow claim lines with codes joined, site of care, service date and active flag."""
+def prepare_lines(claims: ibis.Table, *, with_poa: bool = False) -> ibis.Table:
+    """Narrow claim lines with codes joined, site of care, service date and active flag.
+
+    ``with_poa`` adds ``dx_not_poa``: the diagnoses whose present-on-admission indicator is
+    N or U (not present on admission; CMS POA reporting), ``|``-joined.
+    """
     c = claims
+    extra = {}
+    if with_poa:
+        extra["dx_not_poa"] = joined([
+            ibis.cases((c[f"diagnosis_poa_{i}"].isin(["N", "U"]), c[f"diagnosis_code_{i}"]),
+                       else_=ibis.null("string"))
+            for i in range(1, 26)])
     t = c.select(
         *KEYS, "person_id", "claim_type", "payer", "bill_type_code", "drg_code",
         "hcpcs_code", "revenue_center_code", "place_of_service_code", "claim_start_date",
@@ -79,6 +89,7 @@ def prepare_lines(claims: ibis.Table) -> ibis.Table:
         dx1=c.diagnosis_code_1,
         dx_all=joined([c[f"diagnosis_code_{i}"] for i in range(1, 26)]),
         px_all=joined([c[f"procedure_code_{i}"] for i in range(1, 26)]),
+        **extra,
     )
     t = service_categories(t)
     reversed_ = (c.filter(c.adjustment_type == "reversal")

@@ -34,10 +34,11 @@ class RunReport:
 
 def _stages() -> list[Stage]:
     from valuecare.conditions import stage as conditions
+    from valuecare.outcomes import stage as outcomes
     from valuecare.pipeline import claims_summary, member_months
 
     return [member_months.STAGE, claims_summary.HEADER_STAGE, claims_summary.PMPM_STAGE,
-            *conditions.STAGES]
+            *conditions.STAGES, *outcomes.STAGES]
 
 
 STAGES: list[Stage] = []
