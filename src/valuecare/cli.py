@@ -403,7 +403,7 @@ def outcomes(
     run`)."""
     from valuecare.conditions.library import load_library
     from valuecare.outcomes.cycles import derived_measures
-    from valuecare.outcomes.definitions import LEVEL_NAMES, load_outcomes
+    from valuecare.outcomes.definitions import LEVEL_SHORT, load_outcomes
 
     library = load_library()
     library.get(condition)
@@ -437,13 +437,17 @@ def outcomes(
     title = f"Outcomes: {condition}" + (f", {year}" if year else "") + \
         ("" if by == "overall" else f", by {by}")
     table = Table(title=title)
-    head = ["tier", "level", "measure"] + ([by] if cols[by] else []) + \
-        ["cycles", "measured", "missing", "censored", "excluded", "rate / mean"]
+    table.caption = ("Porter levels: " + "; ".join(f"L{k} {v}" for k, v in LEVEL_SHORT.items())
+                     + ". Results over measured cycles; missing = data not recorded (e.g. "
+                     "PROM not returned), censored = follow-up not complete.")
+    head = ["tier", "measure"] + ([by] if cols[by] else []) + \
+        ["cycles", "measured", "missing", "censored", "excluded", "result"]
     for h in head:
-        table.add_column(h, justify="left" if h in ("measure", by, "level") else "right")
+        table.add_column(h, justify="left" if h in ("measure", by, "tier") else "right",
+                         no_wrap=h in ("measure", by, "result", "tier"))
     for r in rows:
         unit = units.get(r["measure"], "")
-        cells = [str(r["tier"]), LEVEL_NAMES.get(r["level"], str(r["level"])), r["measure"]]
+        cells = [f"T{r['tier']} L{r['level']}", r["measure"]]
         if cols[by]:
             cells.append(str(r[cols[by]] or ""))
         cells += [f"{r['cycles']:,}", f"{r['measured']:,}", f"{r['missing']:,}",
@@ -491,13 +495,18 @@ def measures(
         raise InvalidInput(f"no results for measure {measure!r} (entity {by}); see "
                            "`valuecare measures` for the measures computed")
     table = Table(title="Measure results" + ("" if by == "overall" else f" by {by}"))
-    for h in ("measure", "version", "period", by, "population", "denominator",
-              "exclusions", "exceptions", "numerator", "rate"):
-        table.add_column(h, justify="left" if h in ("measure", "version", by) else "right")
+    heads = ["measure", "period"] + ([] if by == "overall" else [by]) + [
+        "population", "denominator", "exclusions", "exceptions", "numerator", "rate"]
+    for h in heads:
+        table.add_column(h, justify="left" if h in ("measure", by) else "right",
+                         no_wrap=h in ("measure", by))
     for x in rows:
         rate = x["rate"] if x["rate"] is not None else x["mean_value"]
-        table.add_row(x["measure"], x["version"] or "", str(x["period_start"].year),
-                      x["entity_id"] or "", f"{x['initial_population']:,}",
+        version = x["version"] or ""
+        label = version if version.startswith(x["measure"]) else x["measure"]
+        table.add_row(label, str(x["period_start"].year),
+                      *([] if by == "overall" else [x["entity_id"] or ""]),
+                      f"{x['initial_population']:,}",
                       f"{x['denominator']:,}", f"{x['exclusions']:,}", f"{x['exceptions']:,}",
                       "" if x["numerator"] is None else f"{x['numerator']:,}",
                       "" if rate is None else (f"{rate:.1%}" if x["rate"] is not None

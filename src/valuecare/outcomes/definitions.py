@@ -42,6 +42,10 @@ LEVEL_NAMES: dict[int, str] = {
     5: "sustainability of health or recovery; recurrences",
     6: "long-term consequences of therapy",
 }
+#: Short level labels for narrow tables.
+LEVEL_SHORT: dict[int, str] = {1: "survival", 2: "degree of health", 3: "time to recovery",
+                               4: "disutility of care", 5: "sustainability",
+                               6: "long-term consequences"}
 TIER_NAMES: dict[int, str] = {1: "health status achieved or retained",
                               2: "process of recovery", 3: "sustainability of health"}
 
