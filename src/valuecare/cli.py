@@ -514,6 +514,79 @@ def measures(
     console.print(table if rows else "No measure results yet; run `valuecare run`.")
 
 
+@app.command()
+def compare(
+    ctx: typer.Context,
+    condition: Annotated[str, typer.Option(help="Condition id, e.g. hip_knee.")],
+    measure: Annotated[str, typer.Option(help="A proportion outcome of the condition, e.g. "
+                                         "complication_90d (see `valuecare outcomes`).")],
+    by: Annotated[str, typer.Option(help="Compare clinicians or facilities.")] = "clinician",
+    chart: Annotated[Path | None, typer.Option(help="Funnel chart file (.svg, .png or "
+                                               ".json Vega-Lite); default "
+                                               "<workspace>/charts/<condition>_<measure>_"
+                                               "<by>.svg plus the .json and a .csv table.")]
+    = None,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Risk-adjusted comparison of providers on one outcome: observed, expected, O/E with an
+    exact interval, risk-standardized rate, funnel-plot label and SRTR flag (needs
+    `valuecare run`)."""
+    from valuecare.compare.charts import funnel_chart, save_chart
+    from valuecare.compare.providers import ROLES, compare_providers, comparison_frame
+    from valuecare.conditions.library import load_library
+    from valuecare.outcomes.cycles import derived_measures
+    from valuecare.outcomes.definitions import load_outcomes
+
+    library = load_library()
+    library.get(condition)
+    if by not in ROLES:
+        raise InvalidInput(f"--by must be one of {', '.join(ROLES)}, not {by!r}")
+    defs = load_outcomes(conditions=[c.id for c in library.conditions])
+    found = {mid: (unit, m.direction) for m in defs.for_condition(condition)
+             for mid, unit in derived_measures(m)}
+    if measure not in found:
+        raise InvalidInput(f"condition {condition} has no measure {measure!r}; measures: "
+                           f"{', '.join(found)}")
+    unit, direction = found[measure]
+    if measure.endswith("_mcid"):
+        direction = "higher_is_better"
+    if unit != "proportion":
+        raise InvalidInput(f"{measure} is measured in {unit}; compare works on proportion "
+                           "outcomes (0/1 per cycle)")
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        df = comparison_frame(ws.table("outcomes"), ws.table("care_cycles"),
+                              ws.table("member"), condition, measure, by)
+        out = compare_providers(df, lower_is_better=direction == "lower_is_better")
+        target = chart or ws.path / "charts" / f"{condition}_{measure}_{by}.svg"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fig = funnel_chart(out.attrs["funnel"], title=f"{condition} {measure}: O/E by {by}",
+                       value_title="observed / expected", precision_title="expected events")
+    written = [save_chart(fig, target)]
+    if target.suffix.lower() != ".json":
+        written.append(save_chart(fig, target.with_suffix(".json")))
+    out.drop(columns=[], errors="ignore").to_csv(target.with_suffix(".csv"), index=False)
+    written.append(target.with_suffix(".csv"))
+    table = Table(title=f"{condition} {measure} by {by}: {out.attrs['n_cycles']:,} measured "
+                  f"cycles, overall rate {out.attrs['overall_rate']:.1%}")
+    table.caption = ("Expected from a logistic model on all cycles (covariates: "
+                     + ", ".join(out.attrs["covariates"]) + "); O/E interval exact Poisson "
+                     "95%; label against the 99.8% funnel limits; SRTR flag: P(HR>1.2)>0.75 "
+                     "or P(HR>2.5)>0.10.")
+    for h in ("provider", "cycles", "observed", "expected", "O/E", "95% CI", "RSR",
+              "shrunk O/E", "funnel", "SRTR"):
+        table.add_column(h, justify="left" if h in ("provider", "funnel") else "right",
+                         no_wrap=h in ("provider", "95% CI"))
+    for r in out.itertuples():
+        table.add_row(str(r.provider), f"{r.n:,}", f"{r.observed:g}", f"{r.expected:.2f}",
+                      f"{r.oe:.2f}", f"{r.oe_lower:.2f}-{r.oe_upper:.2f}", f"{r.rsr:.1%}",
+                      f"{r.oe_shrunk:.2f}", r.label, "flag" if r.srtr_flag else "")
+    console.print(table)
+    console.print("Wrote " + ", ".join(str(p) for p in written))
+
+
 conditions_app = typer.Typer(help="The condition library: the medical conditions and "
                              "primary-care segments care cycles are built for.",
                              no_args_is_help=True)

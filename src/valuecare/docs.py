@@ -16,7 +16,7 @@ from valuecare.model.validate import QUARANTINE_SCHEMA
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CLI_COMMANDS = ("synth", "load", "run", "status", "volumes", "outcomes", "measures",
-                "conditions", "conditions list")
+                "compare", "conditions", "conditions list")
 
 
 def _constraint(col: Column) -> str:

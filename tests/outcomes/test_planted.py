@@ -11,15 +11,17 @@ with ``-s``) and recorded as test properties.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from valuecare import Workspace
 from valuecare.cli import app
-from valuecare.errors import ConditionDefinitionError
+from valuecare.errors import ConditionDefinitionError, InvalidInput
 from valuecare.synth import SynthConfig, generate
 
 COMPLICATIONS = ("complication_90d", "major_complication_30d", "surgical_site_infection_30d")
@@ -107,3 +109,27 @@ def test_cli_outcomes_view(cohort) -> None:
     res = CliRunner().invoke(app, ["outcomes", "-w", str(ws.path), "--condition", "nope"])
     assert isinstance(res.exception, ConditionDefinitionError)  # main() prints it, exit 2
     assert "no condition 'nope'" in str(res.exception)
+
+
+def test_cli_compare_writes_table_and_funnel_chart(cohort, tmp_path: Path) -> None:
+    ws, pop = cohort
+    chart = tmp_path / "funnel.svg"
+    res = CliRunner().invoke(app, ["compare", "-w", str(ws.path), "--condition", "hip_knee",
+                                   "--measure", "complication_90d", "--chart", str(chart)],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert chart.read_text().startswith("<svg")
+    spec = json.loads(chart.with_suffix(".json").read_text())
+    assert "$schema" in spec and "vega-lite" in spec["$schema"]
+    table = pd.read_csv(chart.with_suffix(".csv"))
+    assert {"provider", "n", "observed", "expected", "oe", "label", "srtr_flag"} <= set(table)
+    out = ws.to_pandas("outcomes")
+    measured = out[(out.condition == "hip_knee") & (out.measure == "complication_90d")
+                   & (out.status == "measured")]
+    assert table.n.sum() == len(measured)  # every measured cycle is compared once
+    assert abs(table.observed.sum() - measured.value.sum()) < 1e-9
+    # indirect standardization: expected events sum to observed events overall
+    assert abs(table.expected.sum() - table.observed.sum()) < 1e-6
+    res = CliRunner().invoke(app, ["compare", "-w", str(ws.path), "--condition", "hip_knee",
+                                   "--measure", "length_of_stay"])
+    assert isinstance(res.exception, InvalidInput)
