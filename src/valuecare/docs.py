@@ -16,7 +16,7 @@ from valuecare.model.validate import QUARANTINE_SCHEMA
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CLI_COMMANDS = ("synth", "load", "run", "status", "volumes", "outcomes", "measures",
-                "compare", "conditions", "conditions list")
+                "compare", "risk", "conditions", "conditions list")
 
 
 def _constraint(col: Column) -> str:

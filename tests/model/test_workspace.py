@@ -63,7 +63,7 @@ def test_runs_are_recorded_with_inputs_and_counts(tmp_path: Path, tiny_dir: Path
     assert set(json.loads(run["timings"])) == {"member_months", "claim_header", "pmpm",
                                                "care_cycles", "condition_volumes",
                                                "site_of_care", "outcomes", "measure_results",
-                                               "utilization"}
+                                               "utilization", "risk_scores"}
     assert run["package_version"]
 
 

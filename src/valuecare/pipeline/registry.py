@@ -36,9 +36,10 @@ def _stages() -> list[Stage]:
     from valuecare.conditions import stage as conditions
     from valuecare.outcomes import stage as outcomes
     from valuecare.pipeline import claims_summary, member_months
+    from valuecare.risk import stage as risk
 
     return [member_months.STAGE, claims_summary.HEADER_STAGE, claims_summary.PMPM_STAGE,
-            *conditions.STAGES, *outcomes.STAGES]
+            *conditions.STAGES, *outcomes.STAGES, *risk.STAGES]
 
 
 STAGES: list[Stage] = []
