@@ -274,22 +274,29 @@ class Library(_Model):
         return [c for c in self.conditions if c.kind == kind]
 
 
-def _parse(text: str, where: str) -> Condition:
+def parse_definition(text: str, where: str, model: type[BaseModel], what: str, doc: str,
+                     error: type[Exception] = ConditionDefinitionError) -> BaseModel:
+    """Parse one YAML definition file into ``model``; every problem becomes one ``error``
+    naming the file, the field and where the fields are described (``doc``)."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConditionDefinitionError(f"{where}: not valid YAML ({exc}); fix the file") from exc
+        raise error(f"{where}: not valid YAML ({exc}); fix the file") from exc
     if not isinstance(data, dict):
-        raise ConditionDefinitionError(f"{where}: expected a mapping of fields at the top level")
+        raise error(f"{where}: expected a mapping of fields at the top level")
     try:
-        return Condition.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"field {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
             for e in exc.errors())
-        raise ConditionDefinitionError(
-            f"{where}: invalid condition definition: {problems}. Fix the YAML (fields are "
-            "described in docs/conditions.md)") from exc
+        raise error(f"{where}: invalid {what}: {problems}. Fix the YAML (fields are "
+                    f"described in {doc})") from exc
+
+
+def _parse(text: str, where: str) -> Condition:
+    return parse_definition(text, where, Condition, "condition definition",  # type: ignore[return-value]
+                            "docs/conditions.md")
 
 
 def _packaged() -> list[tuple[str, str]]:

@@ -24,10 +24,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from valuecare.conditions.library import Code, Setting, _check_codes
+from valuecare.conditions.library import Code, Setting, _check_codes, parse_definition
 from valuecare.errors import ConditionDefinitionError
 
 OUTCOMES_DIR_ENV = "VALUECARE_OUTCOMES_DIR"
@@ -220,21 +219,8 @@ class OutcomeLibrary(_Model):
 
 
 def _parse(text: str, where: str) -> ConditionOutcomes:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConditionDefinitionError(f"{where}: not valid YAML ({exc}); fix the file") from exc
-    if not isinstance(data, dict):
-        raise ConditionDefinitionError(f"{where}: expected a mapping at the top level")
-    try:
-        return ConditionOutcomes.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"field {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}"
-            for e in exc.errors())
-        raise ConditionDefinitionError(
-            f"{where}: invalid outcome definitions: {problems}. Fix the YAML (fields are "
-            "described in docs/outcomes.md)") from exc
+    return parse_definition(text, where, ConditionOutcomes,  # type: ignore[return-value]
+                            "outcome definitions", "docs/outcomes.md")
 
 
 def _texts(folder: str | None) -> list[tuple[str, str]]:
