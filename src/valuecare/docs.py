@@ -16,7 +16,8 @@ from valuecare.model.validate import QUARANTINE_SCHEMA
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CLI_COMMANDS = ("synth", "load", "run", "status", "volumes", "outcomes", "measures",
-                "compare", "risk", "conditions", "conditions list")
+                "costs", "compare", "value", "risk", "conditions", "conditions list", "settle",
+                "settle mssp")
 
 
 def _constraint(col: Column) -> str:

@@ -41,3 +41,7 @@ class RunFailed(RuntimeError, ValuecareError):
 
 class ConditionDefinitionError(InvalidInput):
     """A condition definition (YAML in the condition library) is missing or invalid."""
+
+
+class CostingDefinitionError(InvalidInput):
+    """A costing input (resource catalog, process map, step times) is missing or invalid."""

@@ -62,8 +62,9 @@ def test_runs_are_recorded_with_inputs_and_counts(tmp_path: Path, tiny_dir: Path
     assert json.loads(run["row_counts"])["pmpm"] == 4
     assert set(json.loads(run["timings"])) == {"member_months", "claim_header", "pmpm",
                                                "care_cycles", "condition_volumes",
-                                               "site_of_care", "outcomes", "measure_results",
-                                               "utilization", "risk_scores"}
+                                               "site_of_care", "cycle_costs", "outcomes",
+                                               "measure_results",
+                                               "utilization", "risk_scores", "comparison"}
     assert run["package_version"]
 
 

@@ -176,3 +176,20 @@ def test_spark_gives_identical_tables(oc_duckdb, oc_pyspark, name: str) -> None:
     duck, spark = _frame(oc_duckdb[0], name), _frame(oc_pyspark[0], name)
     assert len(duck) > 0
     pd.testing.assert_frame_equal(duck, spark, check_dtype=False)
+
+
+@pytest.mark.spark
+@pytest.mark.skipif(not spark_available(), reason="pyspark or java not installed")
+def test_spark_gives_identical_cycle_covariates(oc_duckdb, oc_pyspark) -> None:
+    """``cycle_risk`` covariates (age, CMS-HCC score of the lookback year, comorbidity
+    indices) are the same on Spark as on DuckDB."""
+    from valuecare.compare.covariates import cycle_covariates
+
+    def frame(ws) -> pd.DataFrame:
+        t = cycle_covariates(ws.table("care_cycles"), ws.table("member"),
+                             ws.table("medical_claim"))
+        return t.to_pandas().sort_values("cycle_id").reset_index(drop=True).round(9)
+
+    duck, spark = frame(oc_duckdb[0]), frame(oc_pyspark[0])
+    assert len(duck) > 0 and duck["hcc_count"].sum() > 0
+    pd.testing.assert_frame_equal(duck, spark, check_dtype=False)

@@ -133,3 +133,82 @@ def test_cli_compare_writes_table_and_funnel_chart(cohort, tmp_path: Path) -> No
     res = CliRunner().invoke(app, ["compare", "-w", str(ws.path), "--condition", "hip_knee",
                                    "--measure", "length_of_stay"])
     assert isinstance(res.exception, InvalidInput)
+
+
+SURGICAL = ("hip_knee", "cabg", "breast_cancer")
+PLANTED = {"complication_90d": "complication_mult", "major_complication_30d":
+           "complication_mult", "surgical_site_infection_30d": "complication_mult",
+           "sternal_infection_90d": "complication_mult", "joint_infection_1y":
+           "complication_mult", "readmission_30d": "readmission_mult"}
+
+
+@pytest.fixture(scope="module")
+def compared(cohort):
+    ws, pop = cohort
+    report = ws.run(["comparison"])
+    return ws, pop, report
+
+
+def test_comparison_stage_finds_planted_worse_surgeons(compared, record_property) -> None:
+    """Every surgical outcome with a planted multiplier, surgeon by surgeon: at most 5% of
+    planted-average surgeons are labelled worse than expected, and planted-worse surgeons
+    are labelled worse more often (sensitivity reported)."""
+    ws, pop, _ = compared
+    pc = ws.to_pandas("provider_comparison")
+    truth = duckdb.sql(f"select * from read_parquet('{pop}/truth/provider_truth.parquet')").df()
+    pc = pc[pc.condition.isin(SURGICAL) & (pc.role == "clinician")
+            & pc.measure.isin(list(PLANTED))].merge(truth, left_on="provider", right_on="npi")
+    mult = pd.Series([r[PLANTED[r.measure]] for _, r in pc.iterrows()], index=pc.index)
+    group = mult.map(lambda m: "worse" if m >= 1.25 else "better" if m <= 0.8 else "average")
+    worse = pc.label == "worse than expected"
+    fp, sens = worse[group == "average"].mean(), worse[group == "worse"].mean()
+    text = (f"labelled worse: {worse[group == 'average'].sum()} of "
+            f"{(group == 'average').sum()} planted-average ({fp:.1%}), "
+            f"{worse[group == 'worse'].sum()} of {(group == 'worse').sum()} planted-worse "
+            f"({sens:.1%}); too few cases: {(pc.label == 'too few cases').mean():.0%}")
+    print("\n" + text)
+    record_property("planted comparison", text)
+    assert fp <= 0.05 and sens > fp
+
+
+def test_comparison_tables_reconcile(compared) -> None:
+    ws, _, report = compared
+    pc = ws.to_pandas("provider_comparison")
+    out = ws.to_pandas("outcomes")
+    for (cond, meas, role), d in pc.groupby(["condition", "measure", "role"]):
+        m = out[(out.condition == cond) & (out.measure == meas) & (out.status == "measured")]
+        col = "accountable_npi" if role == "clinician" else "facility_npi"
+        assert d.n.sum() == m[col].notna().sum(), (cond, meas, role)
+        assert d.observed.sum() == pytest.approx(m.loc[m[col].notna(), "value"].sum())
+        assert d.expected.sum() == pytest.approx(d.observed.sum(), rel=1e-6)
+    assert set(pc.label) <= {"better than expected", "as expected", "worse than expected",
+                             "too few cases"}
+    assert report.notes["comparison"]["cost_source"]["hip_knee"] == "paid"  # no TDABC run
+    # value: every complete cycle's cost counted once per (condition, role), to the cent
+    pv = ws.to_pandas("provider_value")
+    cyc = ws.to_pandas("care_cycles")
+    as_of = ws.to_pandas("medical_claim").claim_end_date.max()
+    one = pv[(pv.condition == "hip_knee") & (pv.role == "facility")
+             & (pv.measure == "complication_90d")]
+    done = cyc[(cyc.condition == "hip_knee") & (cyc.end_date <= as_of)
+               & cyc.facility_npi.isin(one.provider)]
+    assert one.observed_cost_total.sum() == done.paid_amount.sum()
+    assert one.cycles_costed.sum() == len(done)
+    assert set(pv.quadrant) <= {f"{o} outcome, {c} cost" for o in ("better", "worse")
+                                for c in ("lower", "higher")}
+
+
+def test_cli_value_writes_quadrant_chart(compared, tmp_path: Path) -> None:
+    ws, _, _ = compared
+    chart = tmp_path / "value.svg"
+    res = CliRunner().invoke(app, ["value", "-w", str(ws.path), "--condition", "hip_knee",
+                                   "--measure", "complication_90d", "--chart", str(chart)],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    assert chart.read_text().startswith("<svg")
+    assert "vega-lite" in json.loads(chart.with_suffix(".json").read_text())["$schema"]
+    table = pd.read_csv(chart.with_suffix(".csv"))
+    assert {"provider", "rsr", "risk_adjusted_cost_per_cycle", "quadrant"} <= set(table)
+    res = CliRunner().invoke(app, ["value", "-w", str(ws.path), "--condition", "hip_knee",
+                                   "--measure", "nope"])
+    assert isinstance(res.exception, InvalidInput) and "complication_90d" in str(res.exception)

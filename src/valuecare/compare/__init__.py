@@ -7,7 +7,6 @@ indirect standardization (:mod:`.expected`), funnel plots after Spiegelhalter 20
 the engine.
 """
 
-from valuecare.compare.charts import funnel_chart, limit_curves, save_chart
 from valuecare.compare.expected import (
     ExpectedModel,
     estimate_gamma_strength,
@@ -26,6 +25,18 @@ from valuecare.compare.funnel import (
     winsorized_phi,
     z_for_level,
 )
+
+_CHARTS = ("funnel_chart", "limit_curves", "save_chart", "value_chart")
+
+
+def __getattr__(name: str) -> object:
+    """Chart helpers load altair on first use only (pipeline runs need no charts)."""
+    if name in _CHARTS:
+        from valuecare.compare import charts
+
+        return getattr(charts, name)
+    raise AttributeError(f"module 'valuecare.compare' has no attribute {name!r}")
+
 
 __all__ = [
     "ExpectedModel",
@@ -47,6 +58,7 @@ __all__ = [
     "save_chart",
     "srtr_flag",
     "srtr_flags",
+    "value_chart",
     "winsorized_phi",
     "z_for_level",
 ]

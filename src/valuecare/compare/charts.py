@@ -19,13 +19,14 @@ import pandas as pd
 from valuecare.compare.funnel import LEVELS, proportion_limits, ratio_limits
 from valuecare.errors import InvalidInput
 
-__all__ = ["LABEL_COLOURS", "funnel_chart", "limit_curves", "save_chart"]
+__all__ = ["LABEL_COLOURS", "funnel_chart", "limit_curves", "save_chart", "value_chart"]
 
 #: Colour of each label, the same in every report.
 LABEL_COLOURS: dict[str, str] = {
     "better than expected": "#1a9850",
     "as expected": "#636363",
     "worse than expected": "#d73027",
+    "too few cases": "#bdbdbd",
 }
 _LEVEL_NAMES = {"95": "95%", "998": "99.8%"}
 _REQUIRED = ["numerator", "precision", "value", "target", "label"]
@@ -151,6 +152,58 @@ def funnel_chart(
     if title:
         chart = chart.properties(title=title)
     return chart
+
+
+def value_chart(
+    table: pd.DataFrame,
+    *,
+    title: str | None = None,
+    width: int = 600,
+    height: int = 400,
+) -> alt.LayerChart:
+    """Value quadrant chart of a :func:`valuecare.compare.value.value_table`: risk-adjusted
+    cost per cycle (x) against the risk-standardized outcome rate (y, axis turned so that
+    up is always the better outcome), point size = cycles, colour = the outcome's funnel
+    label, dashed reference lines at the overall mean cost and rate (the quadrants; each
+    point's quadrant is in its tooltip).
+    """
+    need = {"provider", "risk_adjusted_cost_per_cycle", "rsr", "outcome_label",
+            "outcome_cycles", "overall_rate", "overall_cost_per_cycle", "direction"}
+    if table.empty or not need <= set(table.columns):
+        raise InvalidInput("value_chart needs a non-empty table from value_table(...) "
+                           f"(columns {sorted(need)})")
+    lower = str(table["direction"].iloc[0]) == "lower_is_better"
+    rate = float(table["overall_rate"].iloc[0])
+    cost = float(table["overall_cost_per_cycle"].iloc[0])
+    pts = table[["provider", "risk_adjusted_cost_per_cycle", "rsr", "outcome_label",
+                 "outcome_cycles", "quadrant"]].copy()
+    pts["provider"] = pts["provider"].astype(str)
+    x = alt.X("risk_adjusted_cost_per_cycle:Q", title="Risk-adjusted cost per cycle ($)",
+              scale=alt.Scale(zero=False))
+    y = alt.Y("rsr:Q", title="Risk-standardized rate" + (" (lower is better, up)" if lower
+                                                         else " (higher is better, up)"),
+              scale=alt.Scale(zero=False, reverse=lower), axis=alt.Axis(format="%"))
+    points = (
+        alt.Chart(alt.Data(values=_records(pts)))
+        .mark_circle(opacity=0.8)
+        .encode(
+            x=x, y=y,
+            size=alt.Size("outcome_cycles:Q", title="Cycles"),
+            color=alt.Color("outcome_label:N", title="Outcome vs expected",
+                            scale=alt.Scale(domain=list(LABEL_COLOURS),
+                                            range=list(LABEL_COLOURS.values()))),
+            tooltip=[alt.Tooltip("provider:N"), alt.Tooltip("outcome_cycles:Q", title="cycles"),
+                     alt.Tooltip("rsr:Q", format=".1%"),
+                     alt.Tooltip("risk_adjusted_cost_per_cycle:Q", format="$,.0f"),
+                     alt.Tooltip("quadrant:N")],
+        )
+    )
+    vline = alt.Chart(alt.Data(values=[{"c": cost}])).mark_rule(
+        color="black", strokeDash=[4, 3]).encode(x="c:Q")
+    hline = alt.Chart(alt.Data(values=[{"r": rate}])).mark_rule(
+        color="black", strokeDash=[4, 3]).encode(y="r:Q")
+    chart = alt.layer(points, vline, hline).properties(width=width, height=height)
+    return chart.properties(title=title) if title else chart
 
 
 def save_chart(chart: alt.TopLevelMixin, path: str | Path, *, scale: float = 2.0) -> Path:

@@ -9,9 +9,20 @@ exact Poisson interval, the risk-standardized rate, shrunken O/E, the funnel-plo
 (Spiegelhalter 2005, ratio funnel with exact Poisson limits) and the SRTR Bayesian flag
 (Salkowski et al. 2014).
 
-Covariates (documented in ``docs/risk-and-comparison.md``): age at the cycle start (years,
-and its square over 100), female sex, dual Medicare-Medicaid status, and the number of
-positive social-needs screens; CMS-HCC scores join here once the risk stage exists.
+Covariates (documented in ``docs/risk-and-comparison.md``) come from
+:func:`valuecare.compare.covariates.cycle_covariates`: age and its square, female sex, dual
+status, social needs, the CMS-HCC raw score of the year before the cycle and comorbidity
+indices.  :func:`choose_covariates` keeps, in priority order, as many as the events allow
+(at least ``MIN_EPV`` events per covariate, Peduzzi et al., J Clin Epidemiol 1996).
+
+Labels follow CMS Hospital Compare's convention (a provider is "worse than expected" when
+its 95% interval lies wholly on the bad side of the reference): the ratio funnel's exact 95%
+limits; ``alarm`` marks a point outside the 99.8% limits (Spiegelhalter 2005's "alarm"
+level).  Providers with fewer than ``MIN_LABEL_CASES`` (25) cycles keep their figures but
+are labelled "too few cases", as Care Compare does for hospitals with fewer than 25 cases
+("the number of cases is too small to reliably tell how well the hospital is performing",
+CMS Care Compare footnote 1); their SRTR flag (a Bayesian posterior, made for small
+programs) still stands.
 """
 
 from __future__ import annotations
@@ -27,63 +38,68 @@ from valuecare.compare.flags import srtr_flags
 from valuecare.compare.funnel import funnel_table
 from valuecare.errors import InvalidInput
 
-COVARIATES = ("age", "age_sq", "female", "dual", "social_needs")
+COVARIATES = ("age", "female", "dual", "hcc_score", "hcc_missing", "social_needs",
+              "age_sq", "elixhauser_vw", "charlson")
+MIN_EPV = 10
+MIN_LABEL_CASES = 25
+TOO_FEW = "too few cases"
 ROLES = {"clinician": "accountable_npi", "facility": "facility_npi"}
 
 
-def comparison_frame(outcomes: ibis.Table, cycles: ibis.Table, member: ibis.Table,
-                     condition: str, measure: str, role: str = "clinician") -> pd.DataFrame:
-    """Measured cycles of ``condition``/``measure`` with the outcome and covariates."""
+def comparison_frame(outcomes: ibis.Table, covariates: ibis.Table, condition: str,
+                     measure: str, role: str = "clinician") -> pd.DataFrame:
+    """Measured cycles of ``condition``/``measure``: ``cycle_id, provider, value`` and the
+    covariates of :func:`~valuecare.compare.covariates.cycle_covariates`."""
     if role not in ROLES:
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     o = outcomes.filter((outcomes.condition == condition) & (outcomes.measure == measure)
                         & (outcomes.status == "measured"))
-    o = o.select("cycle_id", "person_id", "value", provider=o[ROLES[role]])
-    c = cycles.select(_cid=cycles.cycle_id, start=cycles.start_date)
-    m = member.select(
-        _pid=member.person_id, birth=member.birth_date, sex=member.sex,
-        dual=member.dual_status_code.fill_null("00") != "00",
-        social=(member.food_insecurity.fill_null(False).cast("int32")
-                + member.housing_instability.fill_null(False).cast("int32")
-                + member.transportation_barrier.fill_null(False).cast("int32")))
-    j = o.join(c, o.cycle_id == c._cid).join(m, o.person_id == m._pid)
-    df = j.select("cycle_id", "provider", "value", "start", "birth", "sex", "dual",
-                  "social").to_pandas()
-    if df.empty:
-        return df
-    start = pd.to_datetime(df["start"])
-    birth = pd.to_datetime(df["birth"])
-    before = (start.dt.month * 100 + start.dt.day) < (birth.dt.month * 100 + birth.dt.day)
-    df["age"] = (start.dt.year - birth.dt.year - before.astype(int)).astype(float)
-    df["age_sq"] = df["age"] ** 2 / 100.0
-    df["female"] = (df["sex"] == "female").astype(float)
-    df["dual"] = df["dual"].astype(float)
-    df["social_needs"] = df["social"].astype(float)
-    df["value"] = df["value"].astype(float)
-    return df.drop(columns=["start", "birth", "sex", "social"])
+    o = o.select("cycle_id", "value", provider=o[ROLES[role]])
+    cv = covariates.drop("person_id") if "person_id" in covariates.columns else covariates
+    df = o.join(cv, "cycle_id").to_pandas()
+    if not df.empty:
+        df["value"] = df["value"].astype(float)
+    return df
+
+
+def choose_covariates(df: pd.DataFrame, candidates: tuple[str, ...] = COVARIATES, *,
+                      outcome: str = "value", min_epv: int = MIN_EPV) -> list[str]:
+    """Covariates that vary, in priority order, at most one per ``min_epv`` events (of the
+    rarer outcome value)."""
+    y = df[outcome].astype(float)
+    events = int(min(y.sum(), len(y) - y.sum()))
+    room = events // min_epv
+    chosen = [c for c in candidates if c in df.columns and df[c].nunique() > 1]
+    return chosen[:room]
 
 
 def compare_providers(df: pd.DataFrame, *, lower_is_better: bool = True,
                       covariates: tuple[str, ...] = COVARIATES,
-                      shrinkage: str = "empirical_bayes") -> pd.DataFrame:
+                      shrinkage: str = "empirical_bayes",
+                      min_cases: int = MIN_LABEL_CASES) -> pd.DataFrame:
     """Per provider: ``provider, n, observed, expected, oe, oe_lower, oe_upper, rsr,
-    oe_shrunk, label, srtr_flag, p_hr_gt_1_2, p_hr_gt_2_5`` (see the module docstring).
+    oe_shrunk, lower_95 ... upper_998`` (funnel limits), ``label, alarm, srtr_flag,
+    p_hr_gt_1_2, p_hr_gt_2_5`` (see the module docstring).
 
-    Covariates with no variation are left out of the model (they carry no information and
-    would make the design matrix singular).
+    Covariates are picked by :func:`choose_covariates`: those with no variation are left
+    out (they would make the design matrix singular), and no more than the events support.
     """
     if df.empty:
         raise InvalidInput("no measured cycles to compare for that selection")
     df = df[df["provider"].notna()].copy()
-    usable = [c for c in covariates if df[c].nunique() > 1]
+    usable = choose_covariates(df, covariates)
     scored = fit_expected(df, "value", usable, "provider")
     oe = provider_oe(scored, "value", "provider", shrinkage=shrinkage)  # type: ignore[arg-type]
     ft = funnel_table(oe.rename(columns={"provider": "unit"}), "ratio", unit="unit",
                       numerator="observed", denominator="expected", method="exact",
-                      higher_is_better=not lower_is_better)
+                      higher_is_better=not lower_is_better, label_level="95")
     fl = srtr_flags(oe, observed="observed", expected="expected")
-    out = oe.merge(ft[["unit", "lower_998", "upper_998", "label"]].rename(
-        columns={"unit": "provider"}), on="provider")
+    ft["alarm"] = ft["outside_998"]
+    out = oe.merge(ft[["unit", "lower_95", "upper_95", "lower_998", "upper_998", "label",
+                       "alarm"]].rename(columns={"unit": "provider"}), on="provider")
+    small = out["n"] < min_cases
+    out.loc[small, "label"] = TOO_FEW
+    out.loc[small, "alarm"] = False
     out["srtr_flag"] = fl["flagged"].to_numpy()
     out["p_hr_gt_1_2"] = fl["p_hr_gt_1_2"].to_numpy()
     out["p_hr_gt_2_5"] = fl["p_hr_gt_2_5"].to_numpy()

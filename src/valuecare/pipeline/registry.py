@@ -33,13 +33,15 @@ class RunReport:
 
 
 def _stages() -> list[Stage]:
+    from valuecare.compare import stage as compare
     from valuecare.conditions import stage as conditions
+    from valuecare.costing import stage as costing
     from valuecare.outcomes import stage as outcomes
     from valuecare.pipeline import claims_summary, member_months
     from valuecare.risk import stage as risk
 
     return [member_months.STAGE, claims_summary.HEADER_STAGE, claims_summary.PMPM_STAGE,
-            *conditions.STAGES, *outcomes.STAGES, *risk.STAGES]
+            *conditions.STAGES, *costing.STAGES, *outcomes.STAGES, *risk.STAGES, *compare.STAGES]
 
 
 STAGES: list[Stage] = []

@@ -140,7 +140,8 @@ def demographics(persons: ir.Table) -> ir.Table:
     sex = p.sex.upper()
     female = sex.isin(["F", "2"])
     male = sex.isin(["M", "1"])
-    orec = p.orec.fill_null("").strip()
+    # not .strip(): ibis 12 compiles it for Spark to a TRIM that also drops "v" and "f"
+    orec = p.orec.fill_null("").re_replace(r"^\s+|\s+$", "")
     orec = ibis.cases((orec == "", "0"), else_=orec)
     dual = p.dual_elgbl_cd.fill_null("00")
     lti = p.lti.fill_null(False)

@@ -118,6 +118,7 @@ class MedicalResult:
     cycle_cost: dict[int, int]             # cycle number -> net allowed cents
     adm_person: np.ndarray                 # kept inpatient admissions (bill type 11x)
     adm_start: np.ndarray
+    cycle_of_line: np.ndarray              # planted cycle number of each table row (-1 none)
 
 
 def finalize(b: ClaimBuilder, m: Members, prov: Providers, months: np.ndarray,
@@ -309,7 +310,7 @@ def finalize(b: ClaimBuilder, m: Members, prov: Providers, months: np.ndarray,
     # float sums of integer cents are exact below 2**53
     cycle_cost = {int(c): int(round(s)) for c, s in zip(cyc, sums, strict=True)}
     return MedicalResult(table, cents, claim_id_of_seq, upcoded, low_value, cycle_cost,
-                         person[inpatient], start[inpatient])
+                         person[inpatient], start[inpatient], cycle_line)
 
 
 def _with_adjustments(cols: dict[str, pa.Array], money: dict[str, np.ndarray],

@@ -12,7 +12,7 @@ Format = Literal["parquet", "csv"]
 #: Tag written in ``data_source`` of every canonical row the generator produces.
 DATA_SOURCE = "valuecare_synth"
 #: Version of the generator's rules; bump when the same seed would give other data.
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 
 @dataclass(frozen=True)

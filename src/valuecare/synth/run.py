@@ -16,10 +16,12 @@ from valuecare._version import __version__
 from valuecare.model.schema import DEATH, MEMBER, TABLES
 from valuecare.model.types import arrow_schema
 from valuecare.synth import claims_chronic, claims_surgery, claims_utilization, faults
+from valuecare.synth import costing as synth_costing
 from valuecare.synth import params as P
 from valuecare.synth.claims import finalize
 from valuecare.synth.config import DATA_SOURCE, GENERATOR_VERSION, SynthConfig
 from valuecare.synth.context import Context
+from valuecare.synth.costing_truth import chunk_truth
 from valuecare.synth.cycles import cycles_table
 from valuecare.synth.enrollment import (
     build_months,
@@ -55,7 +57,8 @@ from valuecare.synth.writer import (
 Progress = Callable[[str, int, int], None]
 CANONICAL = ("member", "eligibility", "provider", "medical_claim", "pharmacy_claim",
              "observation", "death")
-TRUTH = ("provider_truth", "care_cycles", "low_value_services", "upcoded_diagnoses")
+TRUTH = ("provider_truth", "care_cycles", "low_value_services", "upcoded_diagnoses",
+         "cycle_costs", "service_costs", "facility_costing", "costing_capacity")
 
 
 def _member_table(m: Members, pid: pa.Array, end_day: int) -> pa.Table:
@@ -171,6 +174,7 @@ def generate(config: SynthConfig, out: Path | str, progress: Progress | None = N
     report = progress or (lambda step, done, total: None)
     sink = _Output(cfg, out)
     prov = build_providers(cfg.seed, cfg.members)
+    plan = synth_costing.plan(cfg.seed, prov)
     sink.write("provider", prov.table, 0)
     report("providers", 1, 1)
     ext = cfg.fmt
@@ -181,7 +185,7 @@ def generate(config: SynthConfig, out: Path | str, progress: Progress | None = N
     for chunk in range(cfg.n_chunks):
         offset = chunk * cfg.chunk_size
         n = min(cfg.chunk_size, cfg.members - offset)
-        tables, truths = _chunk(cfg, chunk, offset, n, prov, end_day)
+        tables, truths = _chunk(cfg, chunk, offset, n, prov, end_day, plan)
         for name in CANONICAL:
             if name in tables:
                 sink.write(name, tables[name], chunk)
@@ -191,6 +195,10 @@ def generate(config: SynthConfig, out: Path | str, progress: Progress | None = N
         gc.collect()
         pa.default_memory_pool().release_unused()  # keep the peak to one chunk
         report("members", offset + n, cfg.members)
+    costing_files, costing_truth = synth_costing.finish(
+        plan, prov, out, list(range(cfg.start_year, cfg.start_year + cfg.years)))
+    for name, t in costing_truth.items():
+        truth[name].write(t)
     for w in truth.values():
         w.close()
     if cfg.dirty:
@@ -198,6 +206,7 @@ def generate(config: SynthConfig, out: Path | str, progress: Progress | None = N
         fpath.write_bytes(csv_bytes(sink.faults.table()))
     manifest = sink.manifest({k: w.rows for k, w in truth.items()},
                              {k: f"truth/{k}.{ext}" for k in truth})
+    manifest["costing"] = {"files": costing_files}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     elapsed = time.perf_counter() - t0
     report("done", 1, 1)
@@ -211,7 +220,8 @@ def generate(config: SynthConfig, out: Path | str, progress: Progress | None = N
     }
 
 
-def _chunk(cfg: SynthConfig, chunk: int, offset: int, n: int, prov: Any, end_day: int
+def _chunk(cfg: SynthConfig, chunk: int, offset: int, n: int, prov: Any, end_day: int,
+           plan: synth_costing.CostingPlan
            ) -> tuple[dict[str, pa.Table], dict[str, pa.Table]]:
     m = build_members(cfg.seed, chunk, offset, n, cfg.start_year, cfg.years, prov)
     months = build_months(cfg.seed, chunk, m, cfg.start_year, cfg.years)
@@ -247,5 +257,6 @@ def _chunk(cfg: SynthConfig, chunk: int, offset: int, n: int, prov: Any, end_day
         "care_cycles": cycles_table(ctx, med, pid, end_day),
         "low_value_services": med.low_value,
         "upcoded_diagnoses": med.upcoded,
+        **chunk_truth(plan, ctx, med, pid),
     }
     return tables, truths

@@ -19,6 +19,7 @@ S_PHARMACY = 6
 S_OBS = 7
 S_FINALIZE = 8
 S_FAULTS = 9
+S_COSTING = 10
 
 
 def rng_for(seed: int, chunk: int, stream: int) -> np.random.Generator:
