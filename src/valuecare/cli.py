@@ -778,6 +778,29 @@ conditions_app = typer.Typer(help="The condition library: the medical conditions
                              "primary-care segments care cycles are built for.",
                              no_args_is_help=True)
 app.add_typer(conditions_app, name="conditions")
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(
+        help="Scenario YAML: the provider, its contracts (ffs, bundle, mssp, capitation) "
+        "and a care redesign (see docs/payment-models.md).", show_default=False)],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Folder for the CSVs (year by year per contract, totals, "
+        "captures, Monte Carlo) and charts.", show_default=False)] = None,
+    draws: Annotated[int | None, typer.Option(
+        help="Monte Carlo draws per ACO size (default: the scenario's).", min=1,
+        show_default=False)] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the Monte Carlo draws.")] = 0,
+) -> None:
+    """Payer-mix simulation: a care redesign across FFS, bundle, MSSP and capitation
+    contracts, year by year, and who captures the savings; plus MSSP shared savings by ACO
+    size (Monte Carlo)."""
+    from valuecare.payment.simulate_cli import simulate_command
+
+    simulate_command(scenario, out=out, draws=draws, seed=seed, console=console)
+
+
 app.add_typer(settle_app, name="settle")
 
 

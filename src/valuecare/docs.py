@@ -17,7 +17,8 @@ from valuecare.model.validate import QUARANTINE_SCHEMA
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 CLI_COMMANDS = ("synth", "load", "run", "status", "volumes", "outcomes", "measures",
                 "costs", "compare", "value", "risk", "conditions", "conditions list", "settle",
-                "settle mssp")
+                "settle mssp", "settle bundle", "settle capitation", "settle pcmh",
+                "settle p4p", "simulate")
 
 
 def _constraint(col: Column) -> str:

@@ -174,24 +174,31 @@ def test_comparison_stage_finds_planted_worse_surgeons(compared, record_property
 def test_comparison_tables_reconcile(compared) -> None:
     ws, _, report = compared
     pc = ws.to_pandas("provider_comparison")
-    out = ws.to_pandas("outcomes")
-    for (cond, meas, role), d in pc.groupby(["condition", "measure", "role"]):
-        m = out[(out.condition == cond) & (out.measure == meas) & (out.status == "measured")]
-        col = "accountable_npi" if role == "clinician" else "facility_npi"
-        assert d.n.sum() == m[col].notna().sum(), (cond, meas, role)
-        assert d.observed.sum() == pytest.approx(m.loc[m[col].notna(), "value"].sum())
-        assert d.expected.sum() == pytest.approx(d.observed.sum(), rel=1e-6)
+    o = ws.table("outcomes")
+    o = o.filter(o.status == "measured")
+    for role, col in (("clinician", "accountable_npi"), ("facility", "facility_npi")):
+        r = o.filter(o[col].notnull())
+        m = r.group_by(["condition", "measure"]).aggregate(
+            cycles=r.count(), events=r.value.sum()).to_pandas()
+        got = pc[pc.role == role].groupby(["condition", "measure"]).agg(
+            n=("n", "sum"), observed=("observed", "sum"), expected=("expected", "sum"))
+        j = got.join(m.set_index(["condition", "measure"]), how="left")
+        assert (j.n == j.cycles).all(), j[j.n != j.cycles]  # every measured cycle, once
+        assert j.observed.to_numpy() == pytest.approx(j.events.astype(float).to_numpy())
+        # indirect standardization: expected events sum to observed events
+        assert j.expected.to_numpy() == pytest.approx(j.observed.to_numpy(), rel=1e-6)
     assert set(pc.label) <= {"better than expected", "as expected", "worse than expected",
                              "too few cases"}
     assert report.notes["comparison"]["cost_source"]["hip_knee"] == "paid"  # no TDABC run
     # value: every complete cycle's cost counted once per (condition, role), to the cent
     pv = ws.to_pandas("provider_value")
-    cyc = ws.to_pandas("care_cycles")
-    as_of = ws.to_pandas("medical_claim").claim_end_date.max()
+    c = ws.table("care_cycles")
+    mc = ws.table("medical_claim")
+    as_of = mc.aggregate(d=mc.claim_end_date.max()).to_pandas().d.iloc[0]
     one = pv[(pv.condition == "hip_knee") & (pv.role == "facility")
              & (pv.measure == "complication_90d")]
-    done = cyc[(cyc.condition == "hip_knee") & (cyc.end_date <= as_of)
-               & cyc.facility_npi.isin(one.provider)]
+    done = c.filter((c.condition == "hip_knee") & (c.end_date <= as_of)
+                    & c.facility_npi.isin(list(one.provider))).select("paid_amount").to_pandas()
     assert one.observed_cost_total.sum() == done.paid_amount.sum()
     assert one.cycles_costed.sum() == len(done)
     assert set(pv.quadrant) <= {f"{o} outcome, {c} cost" for o in ("better", "worse")
