@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from valuecare.errors import InvalidInput, MissingFile
+from valuecare.payment.contract_io import Where, read_table
 from valuecare.payment.mssp import AcoInputError, AcoPerformance, MsspSettlement, settle_mssp
 from valuecare.payment.mssp_params import MsspParams, Track
 
@@ -53,16 +53,7 @@ class SettledFile:
         return [{**r.values, **result_fields(r.settlement)} for r in self.rows]
 
 
-class _Where:
-    def __init__(self, path: Path, row: int, line: int) -> None:
-        self.path, self.row, self.line = path, row, line
-
-    def error(self, column: str, message: str) -> InvalidInput:
-        return InvalidInput(f"{self.path}: row {self.row} (line {self.line}), column "
-                            f"{column}: {message}")
-
-
-def _decimal(text: str, column: str, where: _Where, *, what: str = "a number") -> Decimal:
+def _decimal(text: str, column: str, where: Where, *, what: str = "a number") -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -73,14 +64,14 @@ def _decimal(text: str, column: str, where: _Where, *, what: str = "a number") -
     return value
 
 
-def _bool(text: str, column: str, where: _Where) -> bool:
+def _bool(text: str, column: str, where: Where) -> bool:
     lowered = text.lower()
     if lowered not in ("true", "false"):
         raise where.error(column, f"{text!r} is not a boolean; write true or false")
     return lowered == "true"
 
 
-def _parse(values: dict[str, str], where: _Where) -> AcoPerformance:
+def _parse(values: dict[str, str], where: Where) -> AcoPerformance:
     for col in INPUT_COLUMNS:
         if col != "participant_revenue" and not values[col]:
             raise where.error(col, "empty; every column but participant_revenue needs a "
@@ -120,51 +111,12 @@ def _parse(values: dict[str, str], where: _Where) -> AcoPerformance:
         raise where.error(exc.column, str(exc)) from exc
 
 
-def _check_header(path: Path, columns: tuple[str, ...]) -> None:
-    duplicates = sorted({c for c in columns if columns.count(c) > 1})
-    if duplicates:
-        raise InvalidInput(f"{path}: column(s) repeated in the header: {', '.join(duplicates)}")
-    missing = [c for c in INPUT_COLUMNS if c not in columns]
-    if missing:
-        raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; the header needs "
-                           f"{', '.join(INPUT_COLUMNS)} (participant_revenue may be left "
-                           "empty in rows that settle savings only)")
-    clash = [c for c in RESULT_COLUMNS if c in columns]
-    if clash:
-        raise InvalidInput(f"{path}: column(s) {', '.join(clash)} are results of the "
-                           "settlement; remove them from the input")
-
-
-def read_rows(path: Path) -> tuple[tuple[str, ...], list[tuple[_Where, dict[str, str]]]]:
-    """The header and the raw rows of an ACO CSV, with the required columns checked."""
-    if not path.is_file():
-        raise MissingFile(f"{path}: no such file; give the CSV of ACOs to settle")
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
-                raise InvalidInput(f"{path}: the file is empty; it needs a header row with "
-                                   f"{', '.join(INPUT_COLUMNS)}")
-            columns = tuple(c.strip() for c in header)
-            _check_header(path, columns)
-            rows: list[tuple[_Where, dict[str, str]]] = []
-            for record in reader:
-                if not any(cell.strip() for cell in record):
-                    continue
-                where = _Where(path, len(rows) + 1, reader.line_num)
-                if len(record) > len(columns):
-                    raise where.error(columns[-1], f"{len(record)} fields but the header "
-                                      f"has {len(columns)}; quote values that contain commas")
-                cells = [c.strip() for c in record] + [""] * (len(columns) - len(record))
-                rows.append((where, dict(zip(columns, cells, strict=True))))
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path}: not UTF-8 text ({exc}); save the CSV as UTF-8") from exc
-    except csv.Error as exc:
-        raise InvalidInput(f"{path}: not a readable CSV ({exc})") from exc
-    if not rows:
-        raise InvalidInput(f"{path}: no ACO rows under the header")
-    return columns, rows
+def read_rows(path: Path) -> tuple[tuple[str, ...], list[tuple[Where, dict[str, str]]]]:
+    """The header and the raw rows of an ACO CSV, with the required columns checked
+    (:func:`valuecare.payment.contract_io.read_table`, shared by every settlement)."""
+    table = read_table(path, required=INPUT_COLUMNS, reserved=RESULT_COLUMNS,
+                       what="ACO rows")
+    return table.columns, list(table.rows)
 
 
 def settle_file(path: Path, *, sequestration: Decimal = Decimal(0),
