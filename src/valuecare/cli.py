@@ -515,6 +515,18 @@ def measures(
     console.print(table if rows else "No measure results yet; run `valuecare run`.")
 
 
+def _write_chart(fig: Any, target: Path, table: Any) -> list[Path]:
+    """The chart at ``target``, its Vega-Lite ``.json`` beside it and the ``.csv`` table."""
+    from valuecare.compare.charts import save_chart
+
+    written = [save_chart(fig, target)]
+    if target.suffix.lower() != ".json":
+        written.append(save_chart(fig, target.with_suffix(".json")))
+    table.to_csv(target.with_suffix(".csv"), index=False)
+    written.append(target.with_suffix(".csv"))
+    return written
+
+
 @app.command()
 def compare(
     ctx: typer.Context,
@@ -534,7 +546,7 @@ def compare(
     """Risk-adjusted comparison of providers on one outcome: observed, expected, O/E with an
     exact interval, risk-standardized rate, funnel-plot label and SRTR flag (needs
     `valuecare run`)."""
-    from valuecare.compare.charts import funnel_chart, save_chart
+    from valuecare.compare.charts import funnel_chart
     from valuecare.compare.covariates import cycle_covariates
     from valuecare.compare.providers import ROLES, compare_providers, comparison_frame
     from valuecare.conditions.library import load_library
@@ -567,11 +579,7 @@ def compare(
     target.parent.mkdir(parents=True, exist_ok=True)
     fig = funnel_chart(out.attrs["funnel"], title=f"{condition} {measure}: O/E by {by}",
                        value_title="observed / expected", precision_title="expected events")
-    written = [save_chart(fig, target)]
-    if target.suffix.lower() != ".json":
-        written.append(save_chart(fig, target.with_suffix(".json")))
-    out.drop(columns=[], errors="ignore").to_csv(target.with_suffix(".csv"), index=False)
-    written.append(target.with_suffix(".csv"))
+    written = _write_chart(fig, target, out)
     table = Table(title=f"{condition} {measure} by {by}: {out.attrs['n_cycles']:,} measured "
                   f"cycles, overall rate {out.attrs['overall_rate']:.1%}")
     table.caption = ("Expected from a logistic model on all cycles (covariates: "
@@ -611,7 +619,7 @@ def value(
 ) -> None:
     """Value per provider: risk-standardized outcome against risk-adjusted cost per cycle
     (TDABC cost when costed, else paid), with the value quadrant (needs `valuecare run`)."""
-    from valuecare.compare.charts import save_chart, value_chart
+    from valuecare.compare.charts import value_chart
     from valuecare.compare.providers import ROLES
 
     if by not in ROLES:
@@ -632,11 +640,7 @@ def value(
         target = chart or ws.path / "charts" / f"value_{condition}_{measure}_{by}.svg"
     df = df.sort_values(["quadrant", "risk_adjusted_cost_per_cycle"]).reset_index(drop=True)
     fig = value_chart(df, title=f"{condition}: {measure} vs cost per cycle, by {by}")
-    written = [save_chart(fig, target)]
-    if target.suffix.lower() != ".json":
-        written.append(save_chart(fig, target.with_suffix(".json")))
-    df.to_csv(target.with_suffix(".csv"), index=False)
-    written.append(target.with_suffix(".csv"))
+    written = _write_chart(fig, target, df)
     r0 = df.iloc[0]
     table = Table(title=f"{condition} value by {by}: {measure} (overall "
                   f"{r0.overall_rate:.1%}) vs {r0.cost_source} cost per cycle (overall "
