@@ -175,8 +175,11 @@ def synth(
 def load(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="Folder with the canonical tables "
-                                           "(<table>.csv|.parquet or <table>/ part files).")],
-    fmt: Annotated[str, typer.Option("--format", help="Input format.")] = "canonical",
+                                           "(<table>.csv|.parquet or <table>/ part files), "
+                                           "or the file/folder of another --format.")],
+    fmt: Annotated[str, typer.Option("--format", help="Input format: canonical, synthea-csv, "
+                                     "fhir, omop, cclf, rif or desynpuf "
+                                     "(docs/connectors.md).")] = "canonical",
     workspace: WorkspaceOpt = None,
     backend: BackendOpt = None,
     spark_master: MasterOpt = None,
@@ -216,6 +219,14 @@ def _print_load(report: Any) -> None:
             "yes" if ok else "NO",
         )
     console.print(table)
+    if getattr(report, "sources", None):
+        src = Table(title=f"Source records ({report.format})")
+        for col in ("source", "records", "mapped", "quarantined", "reconciles"):
+            src.add_column(col, justify="left" if col == "source" else "right")
+        for s in report.sources:
+            src.add_row(s.source, f"{s.records:,}", f"{s.mapped:,}", f"{s.quarantined:,}",
+                        "yes" if s.reconciles else "NO")
+        console.print(src)
     rules: dict[str, int] = {}
     for t in report.tables.values():
         for rule, n in t.by_rule.items():

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -91,16 +92,22 @@ class LoadReport:
     run_id: str
     tables: dict[str, TableReport]
     seconds: float
+    #: the source ledgers of a connector load (empty for a canonical folder)
+    sources: list[Any] = field(default_factory=list)
+    format: str = "canonical"
 
     @property
     def reconciles(self) -> bool:
-        return all(t.rows_reconcile and t.money_reconciles for t in self.tables.values())
+        return (all(t.rows_reconcile and t.money_reconciles for t in self.tables.values())
+                and all(s.reconciles for s in self.sources))
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,
+            "format": self.format,
             "seconds": round(self.seconds, 2),
             "reconciles": self.reconciles,
+            "sources": [s.to_dict() for s in self.sources],
             "tables": {
                 name: {
                     "input_rows": t.input_rows,
@@ -258,13 +265,17 @@ def _quarantine_batch(
     )
 
 
-def _good_batch(table: Table, file: str, parsed: ParsedBatch, row_offset: int) -> pa.Table:
+def _good_batch(table: Table, file: str, parsed: ParsedBatch, row_offset: int,
+                keep_file_name: bool = False) -> pa.Table:
     keep = ~parsed.bad_mask()
     mask = pa.array(keep)
     schema = arrow_schema(table)
     cols = {}
     for f in schema:
-        if f.name == _FILE:
+        if f.name == _FILE and keep_file_name and _FILE in parsed.typed:
+            # a connector names the source file each row came from
+            cols[f.name] = pc.fill_null(pc.filter(parsed.typed[_FILE], mask), file)
+        elif f.name == _FILE:
             cols[f.name] = pa.array([file] * int(keep.sum()), pa.string())
         else:
             cols[f.name] = pc.filter(parsed.typed[f.name], mask).cast(f.type)
@@ -285,7 +296,8 @@ def _add_totals(totals: dict[str, Decimal], typed: dict[str, pa.Array], table: T
 
 
 def _stage_table(run: Run, table: Table, files: list[Path], staging: Path,
-                 report: TableReport, progress: Any) -> tuple[list[str], list[str]]:
+                 report: TableReport, progress: Any,
+                 keep_file_name: bool = False) -> tuple[list[str], list[str]]:
     good_paths: list[str] = []
     bad_paths: list[str] = []
     for file_no, path in enumerate(files):
@@ -313,7 +325,7 @@ def _stage_table(run: Run, table: Table, files: list[Path], staging: Path,
                     )
                     if col.money:
                         report.unparseable_amounts += int(unparsed.sum())
-            good = _good_batch(table, rel, parsed, row_offset)
+            good = _good_batch(table, rel, parsed, row_offset, keep_file_name)
             if writer_good is None:
                 writer_good = pq.ParquetWriter(good_path, good.schema)
             writer_good.write_table(good)
@@ -465,43 +477,94 @@ def _sum_money(expr: ibis.Table, table: Table) -> dict[str, Decimal]:
 # ---- the load ------------------------------------------------------------------------
 def load(ws: Workspace, source: Path, *, format: str = "canonical",
          progress: Any = None) -> LoadReport:
-    """Load the canonical files in ``source`` into ``ws`` (see module docstring)."""
-    if format != "canonical":
-        raise InvalidInput(
-            f"unknown format {format!r}: this version loads 'canonical' (CSV or Parquet in "
-            "the canonical model, see docs/data-model.md)"
-        )
+    """Load ``source`` into ``ws`` (see module docstring).
+
+    ``format="canonical"`` reads canonical CSV/Parquet; any other format is converted by
+    its connector (:mod:`valuecare.connectors`) into canonical part files first, and the
+    connector's source rejects join the quarantine of the same run.
+    """
+    if format == "canonical":
+        return _load_folder(ws, source, format, progress, conversion=None)
+    from valuecare.connectors.base import Conversion, get_connector
+
+    connector = get_connector(format)
     if not source.exists():
-        raise MissingFile(f"{source}: no such folder; give the folder `valuecare synth` "
-                          "wrote, or one holding <table>.csv/.parquet files")
-    if not source.is_dir():
-        raise InvalidInput(f"{source}: is a file; give the folder that holds the table files")
+        raise MissingFile(f"{source}: no such file or folder")
+    work = ws.path / ".staging" / f"convert-{uuid.uuid4().hex[:12]}"
+    try:
+        conversion = Conversion(work, format)
+        connector.convert(source, conversion)
+        conversion.finish()
+        if not conversion.tallies:
+            raise MissingFile(f"{source}: nothing in it is {format} input "
+                              "(see docs/connectors.md for the files each format reads)")
+        return _load_folder(ws, conversion.canonical_folder, format, progress,
+                            conversion=conversion, origin=source)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _load_folder(ws: Workspace, source: Path, format: str, progress: Any,
+                 conversion: Any, origin: Path | None = None) -> LoadReport:
+    if conversion is None:
+        if not source.exists():
+            raise MissingFile(f"{source}: no such folder; give the folder `valuecare synth` "
+                              "wrote, or one holding <table>.csv/.parquet files")
+        if not source.is_dir():
+            raise InvalidInput(f"{source}: is a file; give the folder that holds the table "
+                               "files")
     plan = {name: find_table_files(source, name) for name in LOAD_ORDER}
     plan = {k: v for k, v in plan.items() if v}
-    if not plan:
+    source_rejects = conversion.rejects_by_table() if conversion is not None else {}
+    if not plan and not source_rejects:
+        if conversion is not None:
+            raise InvalidInput(f"{origin}: the {format} connector found no record it could "
+                               "map and none to quarantine; nothing was loaded")
         raise MissingFile(
             f"{source}: no canonical table files found; expected e.g. member.csv, "
             "medical_claim.parquet or folders member/, medical_claim/ with part files "
             f"(tables: {', '.join(LOAD_ORDER)})"
         )
-    reports = {name: TableReport(name) for name in plan}
+    touched = [n for n in LOAD_ORDER if n in plan or n in source_rejects]
+    reports = {name: TableReport(name) for name in touched}
     for name, files in plan.items():
         for path in files:
             check_header(TABLES[name], path, reports[name])
-    inputs = [file_fingerprint(p) for files in plan.values() for p in files]
+    if conversion is not None:
+        inputs = [file_fingerprint(p) for p in conversion.inputs]
+    else:
+        inputs = [file_fingerprint(p) for files in plan.values() for p in files]
     started = time.perf_counter()
-    params = {"source": str(source), "format": format, "tables": list(plan)}
+    params = {"source": str(origin or source), "format": format, "tables": touched}
     with ws.start_run("load", parameters=params, inputs=inputs) as run:
         staging = ws.path / ".staging" / run.run_id
         staging.mkdir(parents=True, exist_ok=True)
         try:
             quarantine_parts: list[pa.Table] = []
             quarantine_files: list[str] = []
+            if conversion is not None:
+                for i, p in enumerate(conversion.reject_files):
+                    part = pq.read_table(p)
+                    part = part.set_column(0, "run_id",
+                                           pa.array([run.run_id] * part.num_rows, pa.string()))
+                    out = staging / f"quarantine-source-{i:05d}.parquet"
+                    pq.write_table(part, out)
+                    quarantine_files.append(str(out))
+                for name, (n, amounts, rules) in source_rejects.items():
+                    report = reports[name]
+                    report.input_rows += n
+                    for rule, count in rules.items():
+                        report.by_rule[f"source:{rule}"] = count
+                    for c in MONEY_TOTAL_COLUMNS:
+                        if c in TABLES[name].column_names:
+                            report.input_totals[c] = (report.input_totals.get(c, Decimal(0))
+                                                      + amounts.get(c, Decimal(0)))
             for name, files in plan.items():
                 table = TABLES[name]
                 report = reports[name]
                 with run.timed(f"load:{name}"):
-                    good, bad = _stage_table(run, table, files, staging, report, progress)
+                    good, bad = _stage_table(run, table, files, staging, report, progress,
+                                             keep_file_name=conversion is not None)
                     quarantine_files += bad
                     staged = (ws.engine.con.read_parquet(good[0]) if len(good) == 1
                               else _read_many(ws, good))
@@ -523,8 +586,9 @@ def load(ws: Workspace, source: Path, *, format: str = "canonical",
                 p = staging / f"quarantine-engine-{i:05d}.parquet"
                 pq.write_table(part, p)
                 quarantine_files.append(str(p))
-            _write_quarantine(ws, run, list(plan), quarantine_files)
+            _write_quarantine(ws, run, touched, quarantine_files)
             q = run.table("quarantine")
+            q = q.filter(q.run_id == run.run_id)
             q_stats = {
                 r["table_name"]: r
                 for r in q.group_by("table_name").aggregate(
@@ -548,9 +612,13 @@ def load(ws: Workspace, source: Path, *, format: str = "canonical",
                     + ": loaded + quarantined differs from the input; nothing was changed "
                     "(please report this as a bug with `valuecare status`)"
                 )
-            report_obj = LoadReport(run.run_id, reports, time.perf_counter() - started)
-            run.notes = {"reconciles": True,
+            sources = list(conversion.tallies.values()) if conversion is not None else []
+            report_obj = LoadReport(run.run_id, reports, time.perf_counter() - started,
+                                    sources=sources, format=format)
+            run.notes = {"reconciles": True, "format": format,
                          "quarantined": {n: r.quarantined_rows for n, r in reports.items()}}
+            if sources:
+                run.notes["sources"] = [s.to_dict() for s in sources]
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return report_obj

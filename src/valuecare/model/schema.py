@@ -418,15 +418,137 @@ DEATH = Table(
     ),
 )
 
+CODE_SYSTEMS = ("icd-10-cm", "icd-9-cm", "icd-10-pcs", "icd-9-pcs", "hcpcs", "cpt",
+                "snomed-ct", "loinc", "rxnorm", "ndc", "cvx", "omop-concept", "local")
+
+ENCOUNTER = Table(
+    name="encounter",
+    description="Clinical encounters (visits) from an EHR or a clinical feed: Tuva's clinical "
+    "input layer `encounter`. Costs are not kept here: money lives on claims, so nothing is "
+    "counted twice.",
+    grain="encounter_id, data_source",
+    primary_key=("encounter_id", "data_source"),
+    columns=(
+        _c("encounter_id", "string", "Encounter identifier.", required=True),
+        _c("person_id", "string", "Patient.", required=True, references="member.person_id"),
+        _c("encounter_type", "string", "Setting of the encounter.", required=True,
+           allowed=("inpatient", "emergency", "outpatient", "ambulatory", "urgent care",
+                    "wellness", "home health", "snf", "hospice", "telehealth", "virtual",
+                    "other")),
+        _c("encounter_start_date", "date", "First day of the encounter.", required=True),
+        _c("encounter_end_date", "date", "Last day of the encounter."),
+        _c("admit_source_code", "string", "UB-04 point of origin."),
+        _c("discharge_disposition_code", "string", "UB-04 patient discharge status."),
+        _c("attending_provider_id", "string", "Attending clinician (NPI where known, else "
+           "the source's identifier)."),
+        _v("facility_id", "string", "Facility (NPI where known, else the source's id)."),
+        _c("primary_diagnosis_code_type", "string", "Code system of the reason for the visit.",
+           allowed=CODE_SYSTEMS),
+        _c("primary_diagnosis_code", "string", "Reason for the visit, as recorded."),
+        _c("source_code_type", "string", "Code system of the encounter's own code.",
+           allowed=CODE_SYSTEMS),
+        _c("source_code", "string", "Encounter code as recorded (e.g. SNOMED 185349003)."),
+        _c("source_description", "string", "Description of the encounter code."),
+        _c("claim_id", "string", "Claim that bills the encounter, where known."),
+        DATA_SOURCE,
+        FILE_NAME,
+    ),
+    row_rules=(("encounter_dates_order",
+                "encounter_end_date is on or after encounter_start_date"),),
+)
+
+CONDITION = Table(
+    name="condition",
+    description="Problems and diagnoses recorded clinically (problem list, encounter "
+    "diagnoses), codes kept in their own system: Tuva's clinical input layer `condition`. "
+    "`normalized_code` holds the ICD-10-CM code when a documented crosswalk gives one.",
+    grain="condition_id, data_source",
+    primary_key=("condition_id", "data_source"),
+    columns=(
+        _c("condition_id", "string", "Condition identifier.", required=True),
+        _c("person_id", "string", "Patient.", required=True, references="member.person_id"),
+        _c("encounter_id", "string", "Encounter where it was recorded."),
+        _c("claim_id", "string", "Claim it appears on, where known."),
+        _c("recorded_date", "date", "Date recorded.", required=True),
+        _c("onset_date", "date", "Date of onset."),
+        _c("resolved_date", "date", "Date resolved."),
+        _c("status", "string", "Clinical status (active, resolved, ...)."),
+        _c("source_code_type", "string", "Code system of source_code.", required=True,
+           allowed=CODE_SYSTEMS),
+        _c("source_code", "string", "Code as recorded.", required=True),
+        _c("source_description", "string", "Description as recorded."),
+        _c("normalized_code_type", "string", "Code system of normalized_code.",
+           allowed=("icd-10-cm",)),
+        _c("normalized_code", "string", "ICD-10-CM code from a documented crosswalk.",
+           pattern=ICD10CM),
+        DATA_SOURCE,
+        FILE_NAME,
+    ),
+    row_rules=(("condition_dates_order", "resolved_date is on or after onset_date"),),
+)
+
+PROCEDURE = Table(
+    name="procedure",
+    description="Procedures recorded clinically, codes kept in their own system: Tuva's "
+    "clinical input layer `procedure`.",
+    grain="procedure_id, data_source",
+    primary_key=("procedure_id", "data_source"),
+    columns=(
+        _c("procedure_id", "string", "Procedure identifier.", required=True),
+        _c("person_id", "string", "Patient.", required=True, references="member.person_id"),
+        _c("encounter_id", "string", "Encounter where it was done."),
+        _c("claim_id", "string", "Claim it appears on, where known."),
+        _c("procedure_date", "date", "Date performed.", required=True),
+        _c("source_code_type", "string", "Code system of source_code.", required=True,
+           allowed=CODE_SYSTEMS),
+        _c("source_code", "string", "Code as recorded.", required=True),
+        _c("source_description", "string", "Description as recorded."),
+        _c("normalized_code_type", "string", "Code system of normalized_code.",
+           allowed=("hcpcs", "cpt", "icd-10-pcs")),
+        _c("normalized_code", "string", "CPT/HCPCS or ICD-10-PCS from a documented crosswalk."),
+        _c("practitioner_id", "string", "Clinician who performed it."),
+        DATA_SOURCE,
+        FILE_NAME,
+    ),
+)
+
+MEDICATION = Table(
+    name="medication",
+    description="Medications prescribed, dispensed or administered, from a clinical source: "
+    "Tuva's clinical input layer `medication`. Paid pharmacy claims go in pharmacy_claim.",
+    grain="medication_id, data_source",
+    primary_key=("medication_id", "data_source"),
+    columns=(
+        _c("medication_id", "string", "Medication record identifier.", required=True),
+        _c("person_id", "string", "Patient.", required=True, references="member.person_id"),
+        _c("encounter_id", "string", "Encounter where it was ordered or given."),
+        _c("prescribing_date", "date", "Date prescribed or started."),
+        _c("dispensing_date", "date", "Date dispensed."),
+        _v("end_date", "date", "Date stopped."),
+        _c("source_code_type", "string", "Code system of source_code.", required=True,
+           allowed=CODE_SYSTEMS),
+        _c("source_code", "string", "Code as recorded.", required=True),
+        _c("source_description", "string", "Description as recorded."),
+        _c("ndc_code", "string", "NDC (11 digits) where known.", pattern=NDC),
+        _c("rxnorm_code", "string", "RxNorm concept where known."),
+        _c("quantity", "double", "Quantity.", min_value=0),
+        _c("days_supply", "int", "Days supply.", min_value=0, max_value=365),
+        _c("practitioner_id", "string", "Prescriber."),
+        DATA_SOURCE,
+        FILE_NAME,
+    ),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (MEMBER, ELIGIBILITY, PROVIDER, MEDICAL_CLAIM, PHARMACY_CLAIM, OBSERVATION, DEATH)
+    for t in (MEMBER, ELIGIBILITY, PROVIDER, MEDICAL_CLAIM, PHARMACY_CLAIM, OBSERVATION, DEATH,
+              ENCOUNTER, CONDITION, PROCEDURE, MEDICATION)
 }
 
 #: Load order: referenced tables before the tables that reference them.
 LOAD_ORDER: tuple[str, ...] = (
     "member", "provider", "eligibility", "medical_claim", "pharmacy_claim", "observation",
-    "death",
+    "death", "encounter", "condition", "procedure", "medication",
 )
 
 

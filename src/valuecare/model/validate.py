@@ -292,6 +292,13 @@ def _row_rules(table: Table, typed: dict[str, pa.Array], n: int) -> list[Failure
         elif rule == "death_after_birth":
             out.append(Failure("death_date", "dates_out_of_order",
                                _lt(typed["death_date"], typed["birth_date"])))
+        elif rule == "encounter_dates_order":
+            out.append(Failure("encounter_end_date", "dates_out_of_order",
+                               _lt(typed["encounter_end_date"],
+                                   typed["encounter_start_date"])))
+        elif rule == "condition_dates_order":
+            out.append(Failure("resolved_date", "dates_out_of_order",
+                               _lt(typed["resolved_date"], typed["onset_date"])))
         elif rule == "amount_sign":
             reversal = _mask(pc.equal(typed["adjustment_type"], "reversal"))
             for name in table.money_columns:

@@ -1,0 +1,1 @@
+"""Connectors: each source format into the canonical model (see docs/connectors.md)."""
