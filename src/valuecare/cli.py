@@ -278,6 +278,9 @@ def run(
         for name in report.stages:
             table.add_row(name, f"{report.timings.get(name, 0):.2f}")
         console.print(table)
+        for name, why in report.notes.get("skipped", {}).items():
+            console.print(f"[yellow]skipped stage {name}: {why} (this data has no such "
+                          "table)")
         _print_pmpm(ws)
 
 

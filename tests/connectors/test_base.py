@@ -29,7 +29,7 @@ class Toy:
         out.read_input(people)
         t = out.tally("people.txt", "member")
         ids = set()
-        for i, line in enumerate(people.read_text().splitlines()[1:], start=1):
+        for line in people.read_text().splitlines()[1:]:
             pid, sex, birth = line.split("|")
             t.records += 1
             ids.add(pid)
@@ -89,8 +89,8 @@ def test_money_is_exact() -> None:
         money("NaN")
 
 
-def test_connector_load_reconciles(toy: Path, tmp_path: Path) -> None:
-    ws = Workspace(tmp_path / "ws")
+def test_connector_load_reconciles(toy: Path, tmp_path: Path, backend: str) -> None:
+    ws = Workspace(tmp_path / "ws", backend=backend)
     report = ws.load(toy, format="toy")
     assert report.format == "toy" and report.reconciles
     member = report.tables["member"]
@@ -106,6 +106,7 @@ def test_connector_load_reconciles(toy: Path, tmp_path: Path) -> None:
     assert (src["bills.txt"].records, src["bills.txt"].mapped,
             src["bills.txt"].quarantined) == (4, 2, 2)
     assert src["bills.txt"].money_in["paid_amount"] == Decimal("400.00")
+    assert src["bills.txt"].money_quarantined["paid_amount"] == Decimal("49.50")
     q = ws.table("quarantine").order_by(["table_name", "row_number"]).to_pyarrow().to_pylist()
     by_rule = {r["rule"]: r for r in q}
     assert set(by_rule) == {"missing_required", "bad_amount", "missing_reference"}
@@ -132,3 +133,17 @@ def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
     ws = Workspace(tmp_path / "ws")
     with pytest.raises(InvalidInput, match="unknown format 'xml'.*synthea-csv"):
         ws.load(tmp_path, format="xml")
+
+
+def test_run_skips_stages_whose_tables_are_missing(toy: Path, tmp_path: Path) -> None:
+    """The toy format gives members and claims but no eligibility: the stages that need
+    eligibility (and those that need their results) are skipped with the reason."""
+    ws = Workspace(tmp_path / "ws")
+    ws.load(toy, format="toy")
+    report = ws.run()
+    skipped = report.notes["skipped"]
+    assert skipped["member_months"] == "needs eligibility"
+    assert "claim_header" in report.stages
+    assert set(report.stages).isdisjoint(skipped)
+    with pytest.raises(Exception, match="no eligibility table"):
+        ws.run(["member_months"])

@@ -17,14 +17,16 @@ line, a Bundle entry, an OMOP row, a fixed-width line) is counted once in its
   ``Conversion.reject(...)``: file, row, column, rule, value and the raw record, in the
   same ``quarantine`` table as the loader's own rejects.
 
-``records == mapped + quarantined`` for every source, and the money of each source
-(``money_in``) equals what was emitted plus what was quarantined, to the cent
-(:meth:`Conversion.check`).  The loader adds the source rejects to the input of the
-canonical table they were meant for, so the load report still reconciles table by table.
+``records == mapped + quarantined`` for every source (checked by :meth:`Conversion.finish`),
+and each connector's tests show that the money of each source (``money_in``) equals what
+was emitted (:meth:`Conversion.emitted_money`) plus what was quarantined, to the cent.
+The loader adds the source rejects to the input of the canonical table they were meant
+for, so the load report still reconciles table by table.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -150,10 +152,9 @@ class Conversion:
             v = row.get(c)
             if v is not None and v != "":
                 tot = self._emitted_money.setdefault(table, {})
-                try:
+                # a value that is not a number is quarantined by the loader (not_a_number)
+                with contextlib.suppress(InvalidOperation):
                     tot[c] = tot.get(c, Decimal(0)) + Decimal(str(v))
-                except InvalidOperation:
-                    pass  # the loader quarantines the row as not_a_number
         if len(buf) >= FLUSH_ROWS:
             self._flush(table)
 

@@ -7,6 +7,7 @@ prints. Expected bad input raises :class:`~valuecare.errors.InvalidInput`, which
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +36,20 @@ def _sequestration(text: str | None) -> Decimal:
     return value
 
 
+OutDir = Annotated[Path | None, typer.Option(
+    "--out-dir", help="Write the settlement table (<model>_settlement.csv) and its chart "
+    "(.svg and Vega-Lite .vl.json) into this folder, all or nothing.", show_default=False)]
+
+
+def _write_folder(out_dir: Path | None, model: str, write: Callable[[Path], None]) -> None:
+    if out_dir is None:
+        return
+    from valuecare.payment.settle_outputs import write_outputs
+
+    files = write_outputs(out_dir, model, write)
+    Console().print("Wrote " + ", ".join(str(f) for f in files), highlight=False)
+
+
 def _pct(rate: Decimal | None, places: int = 2) -> str:
     return "" if rate is None else f"{rate * 100:.{places}f}%"
 
@@ -54,12 +69,14 @@ def bundle(
         "cap, quality category, effective discount, NPRA before and after the limits, "
         "warranty charge, reconciliation amount) to this CSV (default: print a table).",
         show_default=False)] = None,
+    out_dir: OutDir = None,
 ) -> None:
     """Reconcile bundled-payment episodes per provider in the CMS CJR style: high-cost cap,
     quality-adjusted discount, NPRA with stop-gain/stop-loss limits, warranty charge."""
     from valuecare.payment.bundle_csv import settle_files, write_bundle_settlements
 
     settled = settle_files(contract, episodes)
+    _write_folder(out_dir, "bundle", lambda p: write_bundle_settlements(p, settled))
     console = Console()
     if out is not None:
         write_bundle_settlements(out, settled)
@@ -104,6 +121,7 @@ def mssp(
         help="Across-the-board reduction of earned shared savings in force, as a fraction "
         "(e.g. 0.02); not applied to shared losses (default: none).",
         show_default=False)] = None,
+    out_dir: OutDir = None,
 ) -> None:
     """Settle Medicare Shared Savings Program ACOs: shared savings and losses per 42 CFR
     425.605 (BASIC) and 425.610 (ENHANCED), from ACO-level inputs."""
@@ -111,6 +129,7 @@ def mssp(
 
     seq = _sequestration(sequestration)
     settled = settle_file(acos, sequestration=seq)
+    _write_folder(out_dir, "mssp", lambda p: write_settlements(p, settled))
     console = Console()
     if out is not None:
         write_settlements(out, settled)
@@ -159,6 +178,7 @@ def capitation(
         "--out", "-o", help="Write the input columns plus risk_factor, adjusted_rate, "
         "capitation_payment, gain, corridor_adjustment, payer_spending, provider_margin to "
         "this CSV (default: print a table).", show_default=False)] = None,
+    out_dir: OutDir = None,
 ) -> None:
     """Settle a capitation contract or global budget: risk-adjusted PMPM (or yearly price
     per patient with a condition) x member months against actual cost, with optional risk
@@ -169,6 +189,7 @@ def capitation(
 
     terms = load_contract(contract, CapitationContract, "capitation contract")
     settled = settle_file(terms, entities)
+    _write_folder(out_dir, "capitation", lambda p: write_settlements(p, settled))
     rows = [s for _, s in settled.rows]
     if out is not None:
         write_settlements(out, settled)
@@ -214,6 +235,7 @@ def pcmh(
         "care_management_fee, quality_score, bonus, withheld, withhold_returned, "
         "performance_incentive, total_payment to this CSV (default: print a table).",
         show_default=False)] = None,
+    out_dir: OutDir = None,
 ) -> None:
     """Settle a patient-centered medical home contract: FFS plus a care-management PMPM
     (flat or by recognition level) plus a performance incentive."""
@@ -223,6 +245,7 @@ def pcmh(
 
     terms = load_contract(contract, PcmhContract, "PCMH contract")
     settled = settle_file(terms, practices, measures)
+    _write_folder(out_dir, "pcmh", lambda p: write_settlements(p, settled))
     rows = [s for _, s in settled.rows]
     if out is not None:
         write_settlements(out, settled)
@@ -266,6 +289,7 @@ def p4p(
         "--detail", help="Also write one row per entity and measure (weight, rate, "
         "denominator, scored, credit, points, reason) to this CSV.",
         show_default=False)] = None,
+    out_dir: OutDir = None,
 ) -> None:
     """Settle a pay-for-performance contract: a bonus or withhold return per entity from
     quality-measure results scored against thresholds and benchmarks."""
@@ -277,6 +301,8 @@ def p4p(
         raise typer.BadParameter("give --out RESULT.csv too", param_hint="--detail")
     terms = load_contract(contract, P4pContract, "P4P contract")
     settled = settle_file(terms, measures, entities)
+    _write_folder(out_dir, "p4p", lambda p: write_settlements(
+        p, settled, p.with_name("p4p_detail.csv")))
     rows = [s for _, s in settled.rows]
     o = settled.outcome
     pool = ("" if o.pool is None else f"; pool {_money(o.pool)}: paid {_money(o.pool_paid)}, "

@@ -65,6 +65,24 @@ def run_pipeline(ws: Workspace, stages: list[str] | None = None,
                 f"unknown stage(s) {', '.join(unknown)}; stages are: {', '.join(names)}"
             )
     chosen = [s for s in available if not stages or s.name in stages]
+    skipped: dict[str, str] = {}
+    if not stages:
+        # Everything that can run: a format that gives no claims (an EHR extract, say)
+        # still gets the stages its tables feed; the others are listed with the reason.
+        runnable: list[Stage] = []
+        made: set[str] = set()
+        for s in chosen:
+            lacking = [n for n in s.needs if not ws.has_table(n) and n not in made]
+            if lacking:
+                skipped[s.name] = "needs " + ", ".join(lacking)
+                continue
+            runnable.append(s)
+            made.update(s.writes)
+        if not runnable:
+            raise WorkspaceError(
+                f"workspace {ws.path} has none of the tables the stages need; load data "
+                "first (`valuecare load DIR`)")
+        chosen = runnable
     missing = sorted({n for s in chosen for n in s.needs
                       if not ws.has_table(n) and not any(n in c.writes for c in chosen)})
     if missing:
@@ -74,6 +92,8 @@ def run_pipeline(ws: Workspace, stages: list[str] | None = None,
         )
     started = time.perf_counter()
     with ws.start_run("run", parameters={"stages": [s.name for s in chosen]}) as run:
+        if skipped:
+            run.notes["skipped"] = skipped
         for stage in chosen:
             if progress:
                 progress(stage.name)
