@@ -7,10 +7,18 @@ Java are installed), so an engine test is written once and runs on both (DESIGN.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+
+# Small-data Spark settings for the test JVMs (no adaptive re-planning, one shuffle
+# partition, no whole-stage code generation, no constraint propagation): plan choices
+# only, results are the same; about a fifth less time on the parity tests' deep plans.
+os.environ.setdefault("VALUECARE_SPARK_CONF", ",".join((
+    "spark.sql.adaptive.enabled=false", "spark.sql.shuffle.partitions=1",
+    "spark.sql.codegen.wholeStage=false", "spark.sql.constraintPropagation.enabled=false")))
 
 TINY = Path(__file__).parent / "data" / "tiny"
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -8,7 +8,7 @@ files, and every planted fault from ``truth/faults.csv``.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -179,3 +179,92 @@ def test_missing_optional_column_is_reported(dirty) -> None:
         t = report.tables[f.table]
         file = Path(f.file).name
         assert f.column in t.missing_optional_columns.get(file, [])
+
+
+# --- contract inputs from the workspace (valuecare settle inputs) ----------------------------
+def test_entity_inputs_recomputed_with_pandas(ws: Workspace) -> None:
+    from valuecare.payment.workspace_inputs import entity_rows
+
+    rows = {r["entity"]: r for r in entity_rows(ws, 2024)}
+    att = ws.to_pandas("attribution")
+    att = att[att.year == 2024][["person_id", "provider_npi"]]
+    mm = ws.to_pandas("member_months")
+    mm = mm[mm.year == 2024].groupby("person_id").year_month.nunique().rename("months")
+    claims = ws.to_pandas("medical_claim")
+    claims = claims[pd.to_datetime(claims.claim_start_date).dt.year == 2024]
+    rx = ws.to_pandas("pharmacy_claim")
+    rx = rx[pd.to_datetime(rx.dispensing_date).dt.year == 2024]
+    paid: dict[str, Decimal] = {}
+    for frame in (claims, rx):
+        for pid, amount in zip(frame.person_id, frame.paid_amount, strict=True):
+            paid[pid] = paid.get(pid, Decimal(0)) + Decimal(str(amount))
+    members = att.merge(mm, left_on="person_id", right_index=True)
+    expected_months = members.groupby("provider_npi").months.sum()
+    assert set(rows) == set(expected_months.index)
+    for npi, months in expected_months.items():
+        assert int(rows[npi]["member_months"]) == months
+        cost = sum((paid.get(p, Decimal(0)) for p in
+                    members[members.provider_npi == npi].person_id), Decimal(0))
+        assert Decimal(rows[npi]["actual_cost"]) == cost
+    # member-month-weighted CMS-HCC score of the payment year (V28 where scored)
+    h = ws.to_pandas("hcc_scores")
+    years = sorted(set(h.payment_year))  # 2024 itself, else the nearest scored year
+    nearest = min(years, key=lambda y: (abs(y - 2024), -y)) if years else None
+    assert {r["risk_payment_year"] for r in rows.values()} == {str(nearest or "")}
+    h = h[h.payment_year == nearest]
+    if len(h):
+        h = h[h.model == ("V28" if "V28" in set(h.model) else sorted(set(h.model))[0])]
+    score = h.set_index("person_id").payment_score.fillna(h.set_index("person_id").raw_score)
+    for npi, group in members.groupby("provider_npi"):
+        s = group.person_id.map(score)
+        months = group.months[s.notna()]
+        if months.sum() == 0:
+            assert rows[npi]["avg_risk_score"] == ""
+            continue
+        expected = (s[s.notna()] * months).sum() / months.sum()
+        assert float(rows[npi]["avg_risk_score"]) == pytest.approx(expected, abs=1e-4)
+        assert int(rows[npi]["unscored_member_months"]) == group.months.sum() - months.sum()
+
+
+def test_measure_and_episode_inputs(ws: Workspace, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from valuecare.cli import app
+    from valuecare.payment.workspace_inputs import episode_rows, measure_rows
+
+    mr = ws.to_pandas("measure_results")
+    mr = mr[(mr.entity_type == "clinician") & (pd.to_datetime(mr.period_start).dt.year == 2024)
+            & mr.measure_kind.isin(["ecqm", "claims_quality"])
+            & mr.performance_denominator.notna()]
+    rows = measure_rows(ws, 2024)
+    assert len(rows) == len(mr)
+    got = {(r["entity"], r["measure"]): (int(r["numerator"]), int(r["denominator"]))
+           for r in rows}
+    for r in mr.itertuples():
+        assert got[(r.entity_id, r.measure)] == (int(r.numerator),
+                                                 int(r.performance_denominator))
+    cc = ws.to_pandas("care_cycles")
+    cc = cc[(cc.cycle_kind == "acute_episode")]
+    condition = cc.condition.value_counts().index[0]
+    base = cc[(cc.condition == condition)
+              & (pd.to_datetime(cc.anchor_start_date).dt.year == 2023)]
+    perf = cc[(cc.condition == condition)
+              & (pd.to_datetime(cc.anchor_start_date).dt.year == 2024)]
+    mean = sum((Decimal(str(v)) for v in base.paid_amount), Decimal(0)) / len(base)
+    episodes, build = episode_rows(ws, condition, 2024, [2023])
+    assert build.price == mean.quantize(Decimal("0.01"), ROUND_HALF_UP)  # type: ignore[attr-defined]
+    assert len(episodes) == len(perf)
+    spend = dict(zip(perf.cycle_id, perf.paid_amount, strict=True))
+    for e in episodes:
+        assert Decimal(e["actual_spend"]) == Decimal(str(spend[e["episode_id"]]))
+    # the CLI writes the CSV that the capitation settlement reads (CMS-HCC scores are
+    # Medicare's: a risk-adjusted contract is settled on its Medicare members)
+    out = tmp_path / "entities.csv"
+    res = CliRunner().invoke(app, ["settle", "inputs", "entities", "--year", "2024", "--out",
+                                   str(out), "--payer-type", "medicare", "-w", str(ws.path)])
+    assert res.exit_code == 0, res.output
+    example = (Path(__file__).parents[1] / "src/valuecare/reference/payment/examples"
+               / "capitation_global.yaml")
+    res = CliRunner().invoke(app, ["settle", "capitation", str(example), str(out)],
+                             env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output

@@ -529,6 +529,53 @@ def measures(
     console.print(table if rows else "No measure results yet; run `valuecare run`.")
 
 
+@app.command()
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write (replaced as a "
+                                      "whole when the export succeeds; must be new, empty "
+                                      "or a previous export).", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="parquet, csv or fhir (MeasureReport "
+                                     "NDJSON).")] = "parquet",
+    table: Annotated[list[str] | None, typer.Option(
+        "--table", help="Only this table (repeatable; parquet and csv); default: every "
+        "published table.", show_default=False)] = None,
+    bundle: Annotated[bool, typer.Option("--bundle", help="fhir: also write a collection "
+                                         "Bundle beside the NDJSON.")] = False,
+    individual: Annotated[bool, typer.Option(
+        "--individual/--summary-only", help="fhir: member-level (individual) "
+        "MeasureReports as well as the summaries.")] = True,
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Export published tables as Parquet or CSV (money exact), or quality-measure results
+    as FHIR R4 MeasureReports; with a manifest.json (rows, columns, SHA-256). See
+    docs/connectors.md."""
+    from valuecare.connectors.export import FORMATS, export_workspace
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r}: use {', '.join(FORMATS)}", param_hint="--format")
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        report = export_workspace(ws, out, fmt, tables=table, bundle=bundle,
+                                  individual=individual)
+    result = Table(title=f"Exported to {report.out_dir} ({fmt})")
+    if fmt == "fhir":
+        for col in ("file", "summary reports", "individual reports"):
+            result.add_column(col, justify="left" if col == "file" else "right")
+        for f in report.files:
+            result.add_row(f["file"], f"{f['summary']:,}", f"{f['individual']:,}")
+    else:
+        for col in ("table", "kind", "rows", "file"):
+            result.add_column(col, justify="right" if col == "rows" else "left")
+        for f in report.files:
+            result.add_row(f["table"], f["kind"], f"{f['rows']:,}", f["file"])
+    console.print(result)
+    console.print(f"manifest.json lists every file with its SHA-256 ({report.seconds:.1f}s).",
+                  highlight=False)
+
+
 def _write_chart(fig: Any, target: Path, table: Any) -> list[Path]:
     """The chart at ``target``, its Vega-Lite ``.json`` beside it and the ``.csv`` table."""
     from valuecare.compare.charts import save_chart
@@ -820,6 +867,72 @@ def simulate(
 
 
 app.add_typer(settle_app, name="settle")
+
+
+@settle_app.command("inputs")
+def settle_inputs(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(
+        help="measures (P4P/PCMH --measures), entities (capitation, PCMH practices, P4P "
+        "--entities) or episodes (bundle).", show_default=False)],
+    year: Annotated[int, typer.Option(help="Calendar (performance) year.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV to write.")],
+    entity_type: Annotated[str, typer.Option(
+        help="measures: clinician, facility, payer or overall.")] = "clinician",
+    measure: Annotated[list[str] | None, typer.Option(
+        help="measures: only these measures (repeatable; default: eCQMs and claims-based "
+        "quality).", show_default=False)] = None,
+    payer_type: Annotated[str | None, typer.Option(
+        help="entities: only this payer type's member months and costs (e.g. medicare).",
+        show_default=False)] = None,
+    condition: Annotated[str | None, typer.Option(
+        help="episodes: the condition (e.g. hip_knee).", show_default=False)] = None,
+    base_year: Annotated[list[int] | None, typer.Option(
+        help="episodes: base year(s) the target price is priced from (repeatable; default: "
+        "the year before).", show_default=False)] = None,
+    statistic: Annotated[str, typer.Option(
+        help="episodes: mean or a percentile such as 50.")] = "mean",
+    trend: Annotated[str, typer.Option(help="episodes: trend factor on the base cost.")]
+    = "1",
+    workspace: WorkspaceOpt = None,
+    backend: BackendOpt = None,
+    spark_master: MasterOpt = None,
+) -> None:
+    """Write the input CSV of a settlement from the workspace's results (measure_results,
+    attribution, member months, CMS-HCC scores, claims, care cycles)."""
+    from decimal import Decimal, InvalidOperation
+
+    from valuecare.payment import workspace_inputs as wi
+    from valuecare.payment.bundle_price import PricingTerms
+    from valuecare.payment.mssp_csv import write_csv
+
+    settings = _settings(ctx, workspace, backend, spark_master)
+    with _open(settings) as ws:
+        if kind == "measures":
+            rows = wi.measure_rows(ws, year, entity_type, measure)  # type: ignore[arg-type]
+            columns = ["entity", "measure", "numerator", "denominator"]
+        elif kind == "entities":
+            rows = wi.entity_rows(ws, year, payer_type)
+            columns = ["entity", "member_months", "avg_risk_score", "unscored_member_months",
+                       "risk_payment_year", "actual_cost", "ffs_revenue"]
+        elif kind == "episodes":
+            if not condition:
+                raise typer.BadParameter("give --condition", param_hint="--condition")
+            try:
+                stat: Any = "mean" if statistic == "mean" else Decimal(statistic)
+                terms = PricingTerms(statistic=stat, trend_factor=Decimal(trend))
+            except InvalidOperation as exc:
+                raise typer.BadParameter(f"{statistic!r}/{trend!r}: not a number") from exc
+            rows, build = wi.episode_rows(ws, condition, year, base_year or [year - 1], terms)
+            columns = ["episode_id", "provider", "episode_type", "target_price",
+                       "actual_spend"]
+            console.print(f"Target price {build.price:,.2f} from {build.cycles:,} base "  # type: ignore[attr-defined]
+                          f"episodes ({build.statistic}, trend {trend})", highlight=False)  # type: ignore[attr-defined]
+        else:
+            raise typer.BadParameter(f"{kind!r}: use measures, entities or episodes",
+                                     param_hint="KIND")
+    write_csv(out, columns, rows)
+    console.print(f"Wrote {len(rows):,} rows to {out}", highlight=False)
 
 
 @conditions_app.command("list")

@@ -18,7 +18,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 CLI_COMMANDS = ("synth", "load", "run", "status", "volumes", "outcomes", "measures",
                 "costs", "compare", "value", "risk", "conditions", "conditions list", "settle",
                 "settle mssp", "settle bundle", "settle capitation", "settle pcmh",
-                "settle p4p", "simulate")
+                "settle p4p", "settle inputs", "simulate", "export")
 
 
 def _constraint(col: Column) -> str:

@@ -147,3 +147,36 @@ def test_run_skips_stages_whose_tables_are_missing(toy: Path, tmp_path: Path) ->
     assert set(report.stages).isdisjoint(skipped)
     with pytest.raises(Exception, match="no eligibility table"):
         ws.run(["member_months"])
+
+
+def test_quality_years_are_the_latest_five_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Measurement periods: the years with member months, the latest five unless
+    ``VALUECARE_QUALITY_YEARS`` says otherwise (a whole-life EHR extract spans decades)."""
+    import ibis
+
+    from valuecare.outcomes.stage import quality_years
+
+    class Run:
+        def table(self, name: str):
+            assert name == "member_months"
+            return ibis.memtable({"year": [1990, 2001, 2019, 2020, 2021, 2022, 2023, 2023]})
+
+    monkeypatch.delenv("VALUECARE_QUALITY_YEARS")
+    assert quality_years(Run()) == [2019, 2020, 2021, 2022, 2023]
+    monkeypatch.setenv("VALUECARE_QUALITY_YEARS", "all")
+    assert quality_years(Run()) == [1990, 2001, 2019, 2020, 2021, 2022, 2023]
+    monkeypatch.setenv("VALUECARE_QUALITY_YEARS", "2")
+    assert quality_years(Run()) == [2022, 2023]
+    monkeypatch.setenv("VALUECARE_QUALITY_YEARS", "two")
+    with pytest.raises(InvalidInput, match="VALUECARE_QUALITY_YEARS"):
+        quality_years(Run())
+
+
+def test_npi_check_digit() -> None:
+    """CMS's worked example: 123456789 with the 80840 prefix gives check digit 3."""
+    from valuecare.connectors.base import valid_npi
+
+    assert valid_npi("1234567893") == "1234567893"
+    assert valid_npi(" 1234567893 ") == "1234567893"
+    assert valid_npi("1234567890") is None
+    assert valid_npi("123456789") is None and valid_npi(None) is None

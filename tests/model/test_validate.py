@@ -122,3 +122,26 @@ def test_invalid_utf8_is_flagged_and_kept_readable() -> None:
     text, bad = decode_utf8(arr)
     assert bad.tolist() == [False, True, False]
     assert text.to_pylist()[1] == "Clínica São José"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "bad"),
+    [
+        ({"diagnosis_code_1": ["U071"]}, set()),  # COVID-19, ICD-10-CM since 2020
+        ({"diagnosis_code_1": ["4019"], "diagnosis_code_type": ["icd-9-cm"]}, set()),
+        ({"diagnosis_code_1": ["V5861"], "diagnosis_code_type": ["icd-9-cm"]}, set()),
+        ({"diagnosis_code_1": ["E8889"], "diagnosis_code_type": ["icd-9-cm"]}, set()),
+        ({"diagnosis_code_1": ["4019"]}, {"diagnosis_code_1"}),  # ICD-9 without its type
+        ({"diagnosis_code_1": ["I10"], "diagnosis_code_type": ["icd-9-cm"]},
+         {"diagnosis_code_1"}),
+        ({"diagnosis_code_2": ["I10"], "diagnosis_code_3": ["XYZ"]}, {"diagnosis_code_3"}),
+        ({"procedure_code_1": ["0SR9019"]}, set()),
+        ({"procedure_code_1": ["8154"], "procedure_code_type": ["icd-9-pcs"]}, set()),
+        ({"procedure_code_1": ["8154"]}, {"procedure_code_1"}),
+        ({"diagnosis_code_1": [None]}, set()),  # DME lines carry no diagnosis
+    ],
+)
+def test_code_format_follows_the_code_system(overrides: dict, bad: set[str]) -> None:
+    rules = _rules(MEDICAL_CLAIM, _claim_batch(**overrides))
+    assert {c for c, r in rules if r == "bad_code_format"} == bad
+    assert rules - {(c, "bad_code_format") for c in bad} == set()

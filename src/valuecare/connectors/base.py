@@ -68,6 +68,20 @@ def money(value: Any) -> Decimal | None:
     return q
 
 
+def valid_npi(text: str | None) -> str | None:
+    """The NPI if it is 10 digits with a correct Luhn check digit over the ``80840``
+    prefix (CMS, *NPI check digit*), else None: no connector writes an invalid NPI."""
+    t = (text or "").strip()
+    if len(t) != 10 or not t.isdigit():
+        return None
+    total = 0
+    for i, d in enumerate(int(c) for c in reversed("80840" + t)):
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return t if total % 10 == 0 else None
+
+
 def cents_text(d: Decimal | None) -> str | None:
     return None if d is None else f"{d.quantize(CENT)}"
 

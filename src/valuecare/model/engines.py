@@ -155,6 +155,12 @@ def spark_session(master: str | None = None) -> Any:
         .config("spark.sql.ansi.enabled", "false")
         .config("spark.driver.memory", os.environ.get("VALUECARE_SPARK_DRIVER_MEMORY", "4g"))
     )
+    # more settings as "key=value,key=value" (e.g. a cluster's, or small-data tuning in tests)
+    for item in filter(None, os.environ.get("VALUECARE_SPARK_CONF", "").split(",")):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise BackendUnavailable(f"VALUECARE_SPARK_CONF: {item!r} is not key=value")
+        builder = builder.config(key.strip(), value.strip())
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

@@ -95,6 +95,8 @@ class LoadReport:
     #: the source ledgers of a connector load (empty for a canonical folder)
     sources: list[Any] = field(default_factory=list)
     format: str = "canonical"
+    #: what the connector noted (files or resource types not read, grain choices)
+    notes: dict[str, Any] = field(default_factory=dict)
 
     @property
     def reconciles(self) -> bool:
@@ -108,6 +110,7 @@ class LoadReport:
             "seconds": round(self.seconds, 2),
             "reconciles": self.reconciles,
             "sources": [s.to_dict() for s in self.sources],
+            "notes": self.notes,
             "tables": {
                 name: {
                     "input_rows": t.input_rows,
@@ -220,10 +223,14 @@ def _raw_records(batch: pa.RecordBatch, text: dict[str, pa.Array], idx: np.ndarr
 
 def _quarantine_batch(
     run_id: str, table: Table, file: str, batch: pa.RecordBatch, parsed: ParsedBatch,
-    row_offset: int,
+    row_offset: int, keep_file_name: bool = False,
 ) -> pa.Table:
     bad = parsed.bad_mask()
     idx = np.flatnonzero(bad)
+    if keep_file_name and _FILE in parsed.text:  # a connector's row names its source file
+        files = pc.fill_null(pc.take(parsed.text[_FILE], pa.array(idx)), file)
+    else:
+        files = pa.array([file] * len(idx), pa.string())
     first_col = np.full(len(idx), None, dtype=object)
     first_rule = np.full(len(idx), None, dtype=object)
     reasons: list[list[str]] = [[] for _ in idx]
@@ -252,7 +259,7 @@ def _quarantine_batch(
         {
             "run_id": pa.array([run_id] * len(idx), pa.string()),
             "table_name": pa.array([table.name] * len(idx), pa.string()),
-            "file_name": pa.array([file] * len(idx), pa.string()),
+            "file_name": files.cast(pa.string()),
             "row_number": pa.array(idx + row_offset + 1, pa.int64()),
             "column_name": pa.array(first_col.tolist(), pa.string()),
             "rule": pa.array(first_rule.tolist(), pa.string()),
@@ -330,7 +337,8 @@ def _stage_table(run: Run, table: Table, files: list[Path], staging: Path,
                 writer_good = pq.ParquetWriter(good_path, good.schema)
             writer_good.write_table(good)
             if parsed.bad_mask().any():
-                bad = _quarantine_batch(run.run_id, table, rel, batch, parsed, row_offset)
+                bad = _quarantine_batch(run.run_id, table, rel, batch, parsed, row_offset,
+                                        keep_file_name)
                 for rule, count in zip(*np.unique(bad["rule"].to_numpy(zero_copy_only=False),
                                                   return_counts=True), strict=True):
                     report.by_rule[str(rule)] = report.by_rule.get(str(rule), 0) + int(count)
@@ -619,6 +627,9 @@ def _load_folder(ws: Workspace, source: Path, format: str, progress: Any,
                          "quarantined": {n: r.quarantined_rows for n, r in reports.items()}}
             if sources:
                 run.notes["sources"] = [s.to_dict() for s in sources]
+            if conversion is not None and conversion.notes:
+                run.notes["connector"] = conversion.notes
+                report_obj.notes = dict(conversion.notes)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     return report_obj

@@ -24,7 +24,9 @@ MONEY_PRECISION = 18
 MONEY_SCALE = 2
 
 # Code formats (codes are kept as published, ICD-10 without the dot).
-ICD10CM = r"^[A-TV-Z][0-9][0-9A-Z]([0-9A-Z]{1,4})?$"
+ICD10CM = r"^[A-Z][0-9][0-9A-Z]([0-9A-Z]{1,4})?$"  # U07.1 (COVID-19) is ICD-10-CM since 2020
+ICD9CM = r"^([0-9]{3,5}|V[0-9]{2,4}|E[0-9]{3,4})$"
+ICD9PCS = r"^[0-9]{2,4}$"
 ICD10PCS = r"^[0-9A-HJ-NP-Z]{7}$"
 HCPCS = r"^([0-9]{4}[0-9A-Z]|[A-V][0-9]{4})$"
 MSDRG = r"^[0-9]{3}$"
@@ -109,7 +111,8 @@ def _v(name: str, dtype: DType, description: str, **kw: object) -> Column:
 DATA_SOURCE = _c("data_source", "string", "Name of the source system or feed.", required=True)
 FILE_NAME = _c("file_name", "string", "File the row was loaded from (set by the loader).")
 
-PAYER_TYPES = ("medicare", "medicare advantage", "commercial", "medicaid")
+#: ``unknown``: coverage is known to exist but not whose (an OMOP observation period)
+PAYER_TYPES = ("medicare", "medicare advantage", "commercial", "medicaid", "unknown")
 ADJUSTMENT_TYPES = ("original", "adjustment", "reversal")
 
 _ADJ = (
@@ -232,8 +235,10 @@ PROVIDER = Table(
 
 _DX = tuple(
     _c(f"diagnosis_code_{i}", "string",
-       "Principal diagnosis (ICD-10-CM, no dot)." if i == 1 else f"Diagnosis {i} (ICD-10-CM).",
-       pattern=ICD10CM, required=(i == 1))
+       ("Principal diagnosis, no dot: ICD-10-CM, or ICD-9-CM when diagnosis_code_type says "
+        "so (format checked by code_format_by_system). Empty on lines that carry none "
+        "(e.g. DME lines of CCLF6).") if i == 1
+       else f"Diagnosis {i} (same code system as diagnosis_code_1).")
     for i in range(1, 26)
 )
 _POA = tuple(
@@ -245,7 +250,8 @@ _PX = tuple(
     col
     for i in range(1, 26)
     for col in (
-        _c(f"procedure_code_{i}", "string", f"ICD-10-PCS procedure {i}.", pattern=ICD10PCS),
+        _c(f"procedure_code_{i}", "string",
+           f"Procedure {i}: ICD-10-PCS, or ICD-9 volume 3 when procedure_code_type says so."),
         _c(f"procedure_date_{i}", "date", f"Date of procedure {i}."),
     )
 )
@@ -324,6 +330,9 @@ MEDICAL_CLAIM = Table(
         FILE_NAME,
     ),
     row_rules=(
+        ("code_format_by_system", "diagnosis codes have the ICD-10-CM format, or ICD-9-CM when "
+         "diagnosis_code_type is icd-9-cm; procedure codes ICD-10-PCS, or ICD-9 when "
+         "procedure_code_type is icd-9-pcs"),
         ("claim_dates_order", "claim_end_date is on or after claim_start_date"),
         ("discharge_after_admission", "discharge_date is on or after admission_date"),
         ("amount_sign", _MONEY_NONNEG),

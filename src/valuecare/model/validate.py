@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from valuecare.model.schema import Column, Table
+from valuecare.model.schema import ICD9CM, ICD9PCS, ICD10CM, ICD10PCS, Column, Table
 from valuecare.model.types import arrow_type
 
 _INT_RE = r"^\s*[-+]?[0-9]+\s*$"
@@ -276,6 +276,25 @@ def _lt(a: pa.Array, b: pa.Array) -> np.ndarray:
     return _mask(pc.less(a, b))
 
 
+def _code_formats(typed: dict[str, pa.Array]) -> list[Failure]:
+    """Diagnosis and procedure codes in the format of the code system the row names."""
+    out: list[Failure] = []
+    for prefix, kind, icd9_type, icd10, icd9 in (
+            ("diagnosis_code_", "diagnosis_code_type", "icd-9-cm", ICD10CM, ICD9CM),
+            ("procedure_code_", "procedure_code_type", "icd-9-pcs", ICD10PCS, ICD9PCS)):
+        nine = _mask(pc.equal(typed[kind], icd9_type))
+        for i in range(1, 26):
+            codes = typed[f"{prefix}{i}"]
+            present = _mask(pc.is_valid(codes))
+            if not present.any():
+                continue
+            ok10 = _mask(pc.match_substring_regex(codes, icd10))
+            ok9 = _mask(pc.match_substring_regex(codes, icd9))
+            bad = present & np.where(nine, ~ok9, ~ok10)
+            out.append(Failure(f"{prefix}{i}", "bad_code_format", bad))
+    return out
+
+
 def _row_rules(table: Table, typed: dict[str, pa.Array], n: int) -> list[Failure]:
     out: list[Failure] = []
     for rule, _desc in table.row_rules:
@@ -292,6 +311,8 @@ def _row_rules(table: Table, typed: dict[str, pa.Array], n: int) -> list[Failure
         elif rule == "death_after_birth":
             out.append(Failure("death_date", "dates_out_of_order",
                                _lt(typed["death_date"], typed["birth_date"])))
+        elif rule == "code_format_by_system":
+            out.extend(_code_formats(typed))
         elif rule == "encounter_dates_order":
             out.append(Failure("encounter_end_date", "dates_out_of_order",
                                _lt(typed["encounter_end_date"],

@@ -19,6 +19,7 @@ import ibis
 from valuecare.conditions.library import load_library
 from valuecare.conditions.stage import death_dates, scratch
 from valuecare.conditions.triggers import prepare_lines, stays
+from valuecare.errors import InvalidInput
 from valuecare.model.workspace import Run
 from valuecare.outcomes.cycles import Inputs, evaluate
 from valuecare.outcomes.definitions import load_outcomes
@@ -97,11 +98,28 @@ OUTCOMES_STAGE = Stage(
 )
 
 
+#: measurement periods kept: the latest years with member months (an EHR extract such as
+#: Synthea's spans whole lives; contracts pay on recent years)
+QUALITY_YEARS = 5
+
+
 def quality_years(run: Run) -> list[int]:
-    """Measurement periods: the calendar years with member months."""
+    """Measurement periods: the calendar years with member months, the latest
+    ``$VALUECARE_QUALITY_YEARS`` of them (default 5; ``all`` for every year)."""
+    import os
+
     mm = run.table("member_months")
-    years = mm.select("year").distinct().to_pyarrow().column(0).to_pylist()
-    return sorted(int(y) for y in years if y is not None)
+    years = sorted(int(y) for y in mm.select("year").distinct().to_pyarrow().column(0)
+                   .to_pylist() if y is not None)
+    keep = os.environ.get("VALUECARE_QUALITY_YEARS", str(QUALITY_YEARS)).strip().lower()
+    if keep == "all":
+        return years
+    try:
+        n = int(keep)
+    except ValueError as exc:
+        raise InvalidInput(f"VALUECARE_QUALITY_YEARS={keep!r}: give a number of years or "
+                           "'all'") from exc
+    return years[-n:] if n > 0 else years
 
 
 def _results_stage(run: Run) -> dict[str, Any]:
