@@ -276,6 +276,17 @@ def _lt(a: pa.Array, b: pa.Array) -> np.ndarray:
     return _mask(pc.less(a, b))
 
 
+#: row rules "this date is not before that one": rule -> (later column, earlier column)
+DATE_ORDER: dict[str, tuple[str, str]] = {
+    "claim_dates_order": ("claim_end_date", "claim_start_date"),
+    "discharge_after_admission": ("discharge_date", "admission_date"),
+    "span_order": ("enrollment_end_date", "enrollment_start_date"),
+    "death_after_birth": ("death_date", "birth_date"),
+    "encounter_dates_order": ("encounter_end_date", "encounter_start_date"),
+    "condition_dates_order": ("resolved_date", "onset_date"),
+}
+
+
 def _code_formats(typed: dict[str, pa.Array]) -> list[Failure]:
     """Diagnosis and procedure codes in the format of the code system the row names."""
     out: list[Failure] = []
@@ -298,28 +309,11 @@ def _code_formats(typed: dict[str, pa.Array]) -> list[Failure]:
 def _row_rules(table: Table, typed: dict[str, pa.Array], n: int) -> list[Failure]:
     out: list[Failure] = []
     for rule, _desc in table.row_rules:
-        if rule == "claim_dates_order":
-            out.append(Failure("claim_end_date", "dates_out_of_order",
-                               _lt(typed["claim_end_date"], typed["claim_start_date"])))
-        elif rule == "discharge_after_admission":
-            out.append(Failure("discharge_date", "dates_out_of_order",
-                               _lt(typed["discharge_date"], typed["admission_date"])))
-        elif rule == "span_order":
-            out.append(Failure("enrollment_end_date", "dates_out_of_order",
-                               _lt(typed["enrollment_end_date"],
-                                   typed["enrollment_start_date"])))
-        elif rule == "death_after_birth":
-            out.append(Failure("death_date", "dates_out_of_order",
-                               _lt(typed["death_date"], typed["birth_date"])))
+        if rule in DATE_ORDER:
+            end, start = DATE_ORDER[rule]
+            out.append(Failure(end, "dates_out_of_order", _lt(typed[end], typed[start])))
         elif rule == "code_format_by_system":
             out.extend(_code_formats(typed))
-        elif rule == "encounter_dates_order":
-            out.append(Failure("encounter_end_date", "dates_out_of_order",
-                               _lt(typed["encounter_end_date"],
-                                   typed["encounter_start_date"])))
-        elif rule == "condition_dates_order":
-            out.append(Failure("resolved_date", "dates_out_of_order",
-                               _lt(typed["resolved_date"], typed["onset_date"])))
         elif rule == "amount_sign":
             reversal = _mask(pc.equal(typed["adjustment_type"], "reversal"))
             for name in table.money_columns:
